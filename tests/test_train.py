@@ -1,0 +1,92 @@
+"""srgan_course.train beyond the notebook: crash + resume in a subprocess, tf.distribute on two logical
+CPU devices (needs a fresh process), the NaN guard through train_from_config, and the CLI helpers."""
+import argparse, json, os, signal, subprocess, sys, textwrap, time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg", "CUDA_VISIBLE_DEVICES": ""}
+TINY = dict(hr_patch=32, batch_size=2, width=8, num_blocks=1, d_width=8, warmup_steps=2, demo_volumes=2,
+            demo_slices=4, val_every=5, val_batches=1, sample_every=1000, log_every=5, verbose=0)
+
+
+def _python(code, timeout=300):
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=ENV, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_resume_after_sigkill(tmp_path):
+    "Kill a run after its first checkpoint; the resumed run continues from that step with the optimiser state."
+    out = tmp_path / "run"
+    cfg = dict(TINY, out=str(out), steps=100_000, checkpoint_every=3, milestones=(4, 1_000_000))
+    proc = subprocess.Popen([sys.executable, "-c", f"from srgan_course.train import *; train_from_config({cfg!r})"],
+                            cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    state_file = out / "checkpoints" / "state.json"
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline and proc.poll() is None:
+            if state_file.exists() and json.loads(state_file.read_text())["step"] >= 6: break
+            time.sleep(0.2)
+        assert proc.poll() is None, f"training exited early: {proc.stderr.read()[-2000:]}"
+        assert state_file.exists(), "no checkpoint appeared within 240 s"
+    finally:
+        proc.send_signal(signal.SIGKILL); proc.wait()
+    saved = json.loads(state_file.read_text())
+    assert saved["step"] % 3 == 0 and saved["step"] == saved["g_iterations"] == saved["d_iterations"]
+
+    from srgan_course.train import train_from_config
+    result = train_from_config(dict(cfg, steps=saved["step"] + 4, resume=True))
+    resumed = result["resumed_from"]
+    assert resumed["step"] == saved["step"], (resumed, saved)            # continues from the checkpoint
+    assert resumed["g_iterations"] == resumed["d_iterations"] == saved["step"]  # optimiser state restored
+    assert resumed["learning_rate"] == pytest.approx(5e-4)              # the schedule too (halved after step 4)
+    assert result["start_step"] == saved["step"] and result["step"] == saved["step"] + 4
+    assert result["g_iterations"] == saved["step"] + 4
+    assert json.loads(state_file.read_text())["step"] == saved["step"] + 4
+    with pytest.raises(ValueError, match="already holds a run"):
+        train_from_config(dict(cfg, steps=1))
+
+
+def test_mirrored_strategy_on_two_cpus():
+    "Two replicas: one step equals the single-device step (global-batch loss averaging); the full model trains."
+    r = _python("""
+        from srgan_course.train import *
+        split_cpu(2)
+        import dataclasses, tensorflow as tf
+        s = make_strategy("mirrored"); assert s.num_replicas_in_sync == 2, s.num_replicas_in_sync
+        cfg = TrainConfig(hr_patch=32, batch_size=4, width=8, num_blocks=1, d_width=8, verbose=0)
+        lr, hr = tf.random.uniform((4, 8, 8, 1), seed=1), tf.random.uniform((4, 32, 32, 1), seed=2)
+        diff = strategy_matches_single_device(dataclasses.replace(cfg, ablation="content"), lr, hr, s)
+        assert diff < 1e-4, diff
+        with s.scope(): m = build_model(cfg, global_batch_size=4)
+        h = m.fit(tf.data.Dataset.from_tensors((lr, hr)).repeat(), epochs=1, steps_per_epoch=3, verbose=0).history
+        assert int(m.step_counter.numpy()) == 3 and all(v[-1] == v[-1] for v in h.values()), h
+        print("OK", diff)
+    """)
+    assert r.returncode == 0 and "OK" in r.stdout, r.stderr[-3000:]
+
+
+def test_nan_guard_keeps_last_good_checkpoint(tmp_path):
+    "A learning rate that blows up: a clear TrainingDiverged, and the newest checkpoint has finite weights."
+    from srgan_course.train import train_from_config, TrainingDiverged, build_model, Checkpointer, TrainConfig
+    import numpy as np
+    cfg = dict(TINY, out=str(tmp_path / "run"), steps=200, checkpoint_every=1, learning_rate=1e30, warmup_steps=0)
+    with pytest.raises(TrainingDiverged, match="diverged at step .*last good checkpoint"):
+        train_from_config(cfg)
+    m = build_model(TrainConfig(**{k: v for k, v in cfg.items() if k != "out"}))
+    state = Checkpointer(m, tmp_path / "run" / "checkpoints").restore()
+    assert all(np.isfinite(w).all() for w in m.get_weights()), state
+
+
+def test_cli_arguments_and_errors(tmp_path):
+    from srgan_course.train import add_train_arguments, config_from_args, train_from_config
+    p = add_train_arguments(argparse.ArgumentParser())
+    c = config_from_args(p.parse_args(["--steps", "7", "--ablation", "srgan", "--lambda-tv", "2", "--mixed-precision"]))
+    assert (c.steps, c.ablation, c.lambda_tv, c.mixed_precision, c.paired) == (7, "srgan", 2.0, True, True)
+    for argv, msg in [(["--hr-patch", "30"], "--hr-patch"), (["--ablation", "x"], "--ablation"),
+                      (["--unpaired", "--ablation", "content"], "unpaired"), (["--resume"], "--out"),
+                      (["--degradation", "jpeg"], "--degradation"), (["--steps", "0"], "--steps")]:
+        with pytest.raises(ValueError, match=msg): config_from_args(p.parse_args(argv))
+    with pytest.raises(FileNotFoundError, match="nope"):
+        train_from_config(dict(TINY, data=str(tmp_path / "nope"), out=str(tmp_path / "r"), steps=1))
