@@ -8,11 +8,11 @@ Docs: https://srgan-course.github.io/srgan_course/cli.html.md"""
 __all__ = ['USER_ERRORS', 'quiet_tensorflow', 'fail', 'cmd_demo_data', 'cmd_train', 'cmd_upscale', 'cmd_evaluate',
            'cmd_benchmark', 'build_parser', 'main']
 
-# %% ../nbs/10_cli.ipynb #0633a749
+# %% ../nbs/10_cli.ipynb #5a3f45e0
 import argparse, sys, traceback
 from pathlib import Path
 
-# %% ../nbs/10_cli.ipynb #8515fe93
+# %% ../nbs/10_cli.ipynb #0e70f8aa
 def quiet_tensorflow():
     "Import TensorFlow with its C++ start-up chatter silenced (it is printed before TF's logging is configured)."
     import os
@@ -32,7 +32,7 @@ def fail(message, code=2):
     print(f"srgan-course: error: {message}", file=sys.stderr)
     raise SystemExit(code)
 
-# %% ../nbs/10_cli.ipynb #96ec8adc
+# %% ../nbs/10_cli.ipynb #30e68fe2
 def cmd_demo_data(args):
     "Write fastMRI-format demo volumes into `args.out_dir`."
     from srgan_course import data
@@ -43,13 +43,13 @@ def cmd_demo_data(args):
     print(f"done: {len(paths)} volume(s) in the fastMRI single-coil layout")
     return paths
 
-# %% ../nbs/10_cli.ipynb #3ce51b2f
+# %% ../nbs/10_cli.ipynb #61b5a395
 def cmd_train(args):
     "Train SRResCycGAN (on the embedded demo data when no --data is given)."
     from srgan_course import train
     return train.train_from_config(args)
 
-# %% ../nbs/10_cli.ipynb #5c68a2e6
+# %% ../nbs/10_cli.ipynb #dccb099c
 def _json_default(o):
     "Make numpy scalars and paths JSON-serialisable."
     import numpy as np
@@ -87,7 +87,7 @@ def cmd_benchmark(args):
     if args.json: print(json.dumps(res, default=_json_default)); return
     for k, v in res.items(): print(f"{k:>28}: {v}")
 
-# %% ../nbs/10_cli.ipynb #907b3057
+# %% ../nbs/10_cli.ipynb #490dc5bd
 def build_parser():
     "The `srgan-course` argument parser with all subcommands."
     p = argparse.ArgumentParser(prog="srgan-course",
@@ -99,11 +99,8 @@ def build_parser():
     d.add_argument("--seed", type=int, default=0, help="random seed: different seeds give different subjects")
     d.set_defaults(func=cmd_demo_data)
     t = sub.add_parser("train", help="train SRResCycGAN (on the embedded demo data without --data)")
-    try:
-        from srgan_course.train import add_train_arguments
-    except ImportError:  # the training module is optional while the course is being built
-        add_train_arguments = None
-    if add_train_arguments is not None: add_train_arguments(t)
+    from srgan_course.train import add_train_arguments
+    add_train_arguments(t)
     t.set_defaults(func=cmd_train)
     u = sub.add_parser("upscale", help="super-resolve a fastMRI .h5 volume, a PNG image or a 2-D .npy slice")
     u.add_argument("input", metavar="INPUT", type=Path, help=".h5 (fastMRI volume), .png or .npy (one 2-D slice, any units)")
@@ -128,16 +125,17 @@ def build_parser():
     b.set_defaults(func=cmd_benchmark)
     return p
 
-# %% ../nbs/10_cli.ipynb #b808ac0c
+# %% ../nbs/10_cli.ipynb #ff779603
 def main(argv=None):
     "Entry point of the `srgan-course` console script."
+    quiet_tensorflow()  # before the parser: `train` adds its options from srgan_course.train, which imports TF
     args = build_parser().parse_args(argv)
-    quiet_tensorflow()
+    from srgan_course.train import TrainingDiverged  # a diverged run is the user's to fix (lower the learning rate)
     try:
         args.func(args)
     except KeyboardInterrupt:
         fail("interrupted", code=130)
-    except USER_ERRORS as e:
+    except (*USER_ERRORS, TrainingDiverged) as e:
         fail(str(e))
     except OSError as e:  # e.g. an unreadable or non-HDF5 file surfacing from a library
         fail(f"{e.__class__.__name__}: {e}")

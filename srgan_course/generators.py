@@ -103,11 +103,12 @@ def build_g_hr(channels=1,  # image channels: 1 for MRI, 3 for RGB (the original
                num_blocks=5,  # residual blocks
                grid="kspace",  # where LR pixels sit on the HR grid: "kspace" or "bicubic" (see GridUpsample)
                name="G_HR",
-               alpha_init=math.log(2.0)):  # initial log-scale of the projection radius (the paper: log 2)
+               alpha_init=math.log(2.0),  # initial log-scale of the projection radius (the paper: log 2)
+               upsample="bilinear"):  # the base upsampler: "bilinear" (the paper) or "zero_fill" (k-space data)
     "SRResDNet: LR (B, h, w, channels) -> HR (B, s·h, s·w, channels) in [0, 1], upsample then subtract a projected residual."
     _check_builder_args(channels=channels, scale=scale, width=width, num_blocks=num_blocks)
     lr = keras.Input((None, None, channels), name="lr")
-    up = GridUpsample(scale, grid, dtype="float32", name="upsample")(lr)
+    up = GridUpsample(scale, grid, interpolation=upsample, dtype="float32", name="upsample")(lr)
     sigma = NoiseEstimator(name="noise_estimator")(up)
     h = WeightNormConv2D(width, 5, padding="reflect", name="encoder")(up)
     for b in range(num_blocks):

@@ -6,7 +6,7 @@ Docs: https://srgan-course.github.io/srgan_course/residual_learning.html.md"""
 
 # %% auto #0
 __all__ = ['GRID_OFFSETS', 'check_image_batch', 'ReflectionPad2D', 'WeightNormConv2D', 'prelu', 'ResidualBlock',
-           'InstanceNormalization', 'GridUpsample', 'ImageModel']
+           'InstanceNormalization', 'zero_fill_upsample', 'GridUpsample', 'ImageModel']
 
 # %% ../nbs/04_residual_learning.ipynb #fb0e4a37
 import math
@@ -174,19 +174,44 @@ def _upsample_axis(x, scale, offset, axis, interpolation):
     a, b = tf.gather(x, i0, axis=axis), tf.gather(x, tf.minimum(i0 + 1, n - 1), axis=axis)
     return a + (b - a) * w
 
+def _centred_fft2(z, inverse=False):
+    "Centred 2-D DFT over the last two axes of a complex NCHW tensor (unnormalised, like tf.signal)."
+    ax = [-2, -1]
+    f = tf.signal.ifft2d if inverse else tf.signal.fft2d
+    return tf.signal.fftshift(f(tf.signal.ifftshift(z, ax)), ax)
+
+def zero_fill_upsample(x,  # NHWC batch with even height and width
+                       scale,  # integer upscaling factor
+                       mirror=True):  # mirror-extend first, so a patch is not treated as periodic
+    "Zero-filled k-space (sinc) interpolation ×`scale` on the k-space grid; the real part, so it is linear."
+    h, w = tf.shape(x)[1], tf.shape(x)[2]
+    if mirror:  # even-symmetric extension: no wrap-around ringing at the borders of a patch
+        x = tf.concat([x, tf.reverse(x, [1])], 1); x = tf.concat([x, tf.reverse(x, [2])], 2)
+    n, m = tf.shape(x)[1], tf.shape(x)[2]
+    k = _centred_fft2(tf.complex(tf.transpose(tf.cast(x, tf.float32), [0, 3, 1, 2]), 0.0))
+    r0 = k[:, :, :1, :] * 0.5; k = tf.concat([r0, k[:, :, 1:, :], r0], axis=2)  # split the Nyquist row to ±n/2
+    c0 = k[:, :, :, :1] * 0.5; k = tf.concat([c0, k[:, :, :, 1:], c0], axis=3)  # ... and the Nyquist column
+    top, left = (scale * n - n) // 2, (scale * m - m) // 2
+    k = tf.pad(k, [[0, 0], [0, 0], [top, scale * n - top - n - 1], [left, scale * m - left - m - 1]])
+    y = tf.math.real(_centred_fft2(k, inverse=True)) * float(scale * scale)  # s² keeps intensities (ortho FFTs)
+    return tf.transpose(y, [0, 2, 3, 1])[:, :scale * h, :scale * w, :]
+
 @_register
 class GridUpsample(keras.layers.Layer):
-    "Upsample an NHWC batch ×`scale` (bilinear or nearest) on the grid the degradation implies."
+    "Upsample an NHWC batch ×`scale` (bilinear, nearest or zero-filled k-space) on the grid the degradation implies."
     def __init__(self, scale, grid="kspace", interpolation="bilinear", **kwargs):
         super().__init__(**kwargs)
         if int(scale) != scale or scale < 1: raise ValueError(f"scale: expected a positive integer, got {scale!r}")
         if grid not in GRID_OFFSETS: raise ValueError(f"grid: expected 'kspace' or 'bicubic', got {grid!r}")
-        if interpolation not in ("bilinear", "nearest"):
-            raise ValueError(f"interpolation: expected 'bilinear' or 'nearest', got {interpolation!r}")
+        if interpolation not in ("bilinear", "nearest", "zero_fill"):
+            raise ValueError(f"interpolation: expected 'bilinear', 'nearest' or 'zero_fill', got {interpolation!r}")
+        if interpolation == "zero_fill" and grid != "kspace":
+            raise ValueError("interpolation 'zero_fill' puts LR pixel j at HR s·j: it needs grid='kspace'")
         self.scale, self.grid, self.interpolation = int(scale), grid, interpolation
         self.input_spec = keras.layers.InputSpec(ndim=4)
 
     def call(self, x):
+        if self.interpolation == "zero_fill": return tf.cast(zero_fill_upsample(x, self.scale), x.dtype)
         offset = GRID_OFFSETS[self.grid](self.scale)
         for axis in (1, 2): x = _upsample_axis(x, self.scale, offset, axis, self.interpolation)
         return x

@@ -10,9 +10,9 @@ __all__ = ['ABLATIONS', 'DISTRIBUTE', 'GEN_TERMS', 'TrainConfig', 'lr_schedule',
            'make_strategy', 'is_chief', 'strategy_matches_single_device', 'atomic_write', 'Checkpointer',
            'TrainingDiverged', 'NaNGuard', 'CheckpointCallback', 'StopAtStep', 'WarmUp', 'tb_scalar', 'tb_image',
            'TensorBoardLogger', 'np_psnr', 'sample_grid_figure', 'figure_png', 'SampleGrid', 'StepTimer',
-           'run_training', 'dashboard_figure', 'TrainingDashboard', 'BackgroundFit', 'fit_in_background',
-           'train_step_flops', 'time_train_step', 'make_upscaler', 'as_config', 'train_from_config',
-           'add_train_arguments', 'config_from_args']
+           'QualityCurve', 'run_training', 'dashboard_figure', 'TrainingDashboard', 'BackgroundFit',
+           'fit_in_background', 'train_step_flops', 'time_train_step', 'eval_noise', 'save_generator', 'make_upscaler',
+           'as_config', 'train_from_config', 'add_train_arguments', 'config_from_args']
 
 # %% ../nbs/08_training.ipynb #60bd0f20
 import argparse, dataclasses, io, json, math, os, signal, tempfile, threading, time
@@ -44,11 +44,13 @@ class TrainConfig:
     batch_size: int = 8            # GLOBAL batch size, split across replicas (paper: 16)
     width: int = 32                # generator width (paper: 64)
     num_blocks: int = 3            # residual blocks of G_HR (paper: 5)
+    upsample: str = "auto"         # G_HR base: "bilinear" (paper), "zero_fill" (k-space data, notebook 05), "auto": zero_fill for kspace
+    alpha_init: float | None = None  # initial log-radius of the L2 projection; None: log 2 (bilinear) or 9.5 (zero_fill), notebook 05
     d_width: int = 16              # discriminator width (paper: 64)
-    steps: int = 300               # total optimisation steps (paper: 51k)
-    warmup_steps: int = 150        # content-only steps before adversarial + cycle terms switch on
+    steps: int = 1600              # total optimisation steps (paper: 51k)
+    warmup_steps: int = 1200       # content-only steps (G_HR alone) before adversarial + cycle terms switch on
     learning_rate: float = 1e-3    # Adam (paper: 1e-4; the demo uses more to learn in minutes)
-    milestones: tuple = (5000, 10000, 20000, 30000)  # learning rate halved at each
+    milestones: tuple = (800, 1200)  # learning rate halved at each (paper: 5k, 10k, 20k, 30k)
     lambda_content: float = 10.0   # SRResCGAN: 10
     lambda_cycle: float = 10.0     # SRResCycGAN: 10
     lambda_adv: float = 0.01       # SRResCGAN: 1; small in the demo to keep PSNR
@@ -62,15 +64,15 @@ class TrainConfig:
     xla: bool = False              # jit_compile the train step
     distribute: str = "auto"       # "auto" | "none" | "mirrored" | "multiworker"
     degradation: str = "kspace"    # "kspace" | "bicubic"
-    noise: float = 0.0             # noise sigma added to the LR images
+    noise: float | tuple = 0.0     # noise sigma added to the LR images in k-space, or a (low, high) range drawn per slice
     seed: int = 0
-    val_every: int = 100           # steps between validations (one Keras "epoch")
+    val_every: int = 400           # steps between validations (one Keras "epoch")
     val_batches: int = 4           # validation batches (held-out volumes)
-    checkpoint_every: int = 50
-    sample_every: int = 100        # sample grid PNG + TensorBoard images
+    checkpoint_every: int = 400
+    sample_every: int = 400        # sample grid PNG + TensorBoard images
     log_every: int = 10            # TensorBoard scalars
-    demo_volumes: int = 4          # demo training volumes (validation: 2 more, other seed)
-    demo_slices: int = 8           # slices per demo volume
+    demo_volumes: int = 8          # demo training volumes (validation: 2 more, other seed)
+    demo_slices: int = 16          # slices per demo volume
     resume: bool = False
     verbose: int = 1               # Keras progress bar (with ETA)
 
@@ -78,7 +80,8 @@ class TrainConfig:
     def paper(cls, **kw):
         "The published SRResCycGAN setting (x4, LR 32 -> HR 128, batch 16, width 64, 5 blocks, 51k steps)."
         d = dict(hr_patch=128, batch_size=16, width=64, num_blocks=5, d_width=64, steps=51_000, warmup_steps=0,
-                 learning_rate=1e-4, lambda_adv=1.0, lambda_perceptual=1.0, val_every=1000,
+                 learning_rate=1e-4, milestones=(5000, 10000, 20000, 30000), lambda_adv=1.0, lambda_perceptual=1.0,
+                 val_every=1000, upsample="bilinear",
                  checkpoint_every=1000, sample_every=1000, log_every=100)
         return cls(**{**d, **kw})
 
@@ -92,8 +95,10 @@ class TrainConfig:
                   (self.ablation in ABLATIONS, f"--ablation must be one of {ABLATIONS}, got {self.ablation!r}"),
                   (self.paired or self.ablation == "srrescycgan", f"unpaired training needs the cycle: use --ablation srrescycgan, not {self.ablation!r}"),
                   (self.degradation in ("kspace", "bicubic"), f"--degradation must be 'kspace' or 'bicubic', got {self.degradation!r}"),
+                  (self.upsample in ("auto", "bilinear", "zero_fill"), f"--upsample must be 'auto', 'bilinear' or 'zero_fill', got {self.upsample!r}"),
+                  (not (self.upsample == "zero_fill" and self.degradation != "kspace"), "--upsample zero_fill needs --degradation kspace"),
                   (self.distribute in DISTRIBUTE, f"--distribute must be one of {DISTRIBUTE}, got {self.distribute!r}"),
-                  (self.noise >= 0, f"--noise must be >= 0, got {self.noise}"),
+                  (min(np.atleast_1d(self.noise)) >= 0 and np.size(self.noise) in (1, 2), f"--noise must be one value >= 0 or a range low,high, got {self.noise}"),
                   (self.learning_rate > 0, f"--learning-rate must be positive, got {self.learning_rate}"),
                   (min(self.val_every, self.checkpoint_every, self.sample_every, self.log_every, self.val_batches) > 0,
                    "--val-every, --checkpoint-every, --sample-every, --log-every and --val-batches must be positive"),
@@ -156,6 +161,7 @@ class SRResCycGAN(keras.Model):
         self.step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
                                         aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
         self.trace_count = 0  # incremented by Python inside train_step: counts traces, not steps
+        self.warming_up = False  # content-only steps (G_HR alone); WarmUp sets it and retraces once when it ends
         self.built = True
 
     @property
@@ -204,7 +210,7 @@ def metrics(self:SRResCycGAN):
 
 # %% ../nbs/08_training.ipynb #f374db25
 @patch
-def forward_losses(self:SRResCycGAN, lr, hr, training=True):
+def forward_losses(self:SRResCycGAN, lr, hr, training=True, content_only=False):
     "One forward pass of every network -> (sr, generator terms, discriminator terms), each term (B,)."
     sr = self.g_hr(lr, training=training)
     sr32 = tf.cast(sr, tf.float32)
@@ -212,6 +218,7 @@ def forward_losses(self:SRResCycGAN, lr, hr, training=True):
     if self.paired:
         g["content"], g["tv"] = self.content_loss(hr, sr32), self.tv_loss(hr, sr32)
         if self.perceptual_loss is not None: g["perceptual"] = self.perceptual_loss(hr, sr32)
+    if content_only: return sr32, {k: tf.cast(v, tf.float32) for k, v in g.items()}, d
     if self.d_hr is not None:
         real, fake = self.d_hr(hr, training=training), self.d_hr(sr, training=training)
         d["d_hr"], g["adversarial"] = self.adv_d_loss(real, fake), self.adv_g_loss(real, fake)
@@ -233,10 +240,11 @@ def train_step(self:SRResCycGAN, data):
     "One optimisation step of every network from a single forward pass."
     self.trace_count += 1  # Python side effect: runs at trace time only
     lr, hr, _ = keras.utils.unpack_x_y_sample_weight(data)
-    g_vars = [v for m in self.generators for v in m.trainable_variables]
-    d_vars = [v for m in self.discriminators for v in m.trainable_variables]
+    warm = self.warming_up and self.paired  # read at trace time: the warm-up step is G_HR alone (see WarmUp)
+    g_vars = [v for m in ([self.g_hr] if warm else self.generators) for v in m.trainable_variables]
+    d_vars = [] if warm else [v for m in self.discriminators for v in m.trainable_variables]
     with tf.GradientTape(persistent=True) as tape:
-        _, g_terms, d_terms = self.forward_losses(lr, hr, training=True)
+        _, g_terms, d_terms = self.forward_losses(lr, hr, training=True, content_only=warm)
         g_total, _ = losses.generator_total(g_terms, self.lambdas)
         g_scaled = self.g_optimizer.scale_loss(self._average(g_total))
         if d_vars:
@@ -272,7 +280,10 @@ def build_model(cfg: TrainConfig, # the run's configuration
     "SRResCycGAN (or an ablation) built and compiled from `cfg`."
     cfg.validate()
     grid = "kspace" if cfg.degradation == "kspace" else "bicubic"
-    g_hr = build_g_hr(channels=1, scale=cfg.scale, width=cfg.width, num_blocks=cfg.num_blocks, grid=grid)
+    upsample = cfg.upsample if cfg.upsample != "auto" else ("zero_fill" if grid == "kspace" else "bilinear")
+    alpha = cfg.alpha_init if cfg.alpha_init is not None else (9.5 if upsample == "zero_fill" else math.log(2.0))
+    g_hr = build_g_hr(channels=1, scale=cfg.scale, width=cfg.width, num_blocks=cfg.num_blocks, grid=grid,
+                      upsample=upsample, alpha_init=alpha)
     g_lr = d_lr = d_hr = None
     if cfg.ablation != "content": d_hr = build_d_hr(channels=1, width=cfg.d_width)
     if cfg.ablation == "srrescycgan":
@@ -456,18 +467,17 @@ class StopAtStep(keras.callbacks.Callback):
         if int(self.model.step_counter.numpy()) >= self.last_step: self.model.stop_training = True
 
 class WarmUp(keras.callbacks.Callback):
-    "Content-only warm-up: `terms` weights are 0 until global step `steps`, then set back."
-    def __init__(self, steps, terms=("adversarial", "cycle")):
-        super().__init__(); self.steps, self.terms, self.saved = steps, terms, None
+    "Content-only warm-up until global step `steps`: G_HR alone is stepped (no discriminator or G_LR work)."
+    def __init__(self, steps): super().__init__(); self.steps = steps
+    def _switch(self, warm):
+        if self.model.warming_up != warm:  # a different step function: trace it once
+            self.model.warming_up = warm
+            self.model.make_train_function(force=True)
     def on_train_begin(self, logs=None):
-        self.saved = {t: self.model.lambdas.as_dict()[t] for t in self.terms}
-        if int(self.model.step_counter.numpy()) < self.steps: self.model.lambdas.assign(**{t: 0.0 for t in self.terms})
-        else: self.saved = None
+        self._switch(self.model.paired and int(self.model.step_counter.numpy()) < self.steps)
     def on_train_batch_begin(self, batch, logs=None):
-        if self.saved is not None and int(self.model.step_counter.numpy()) >= self.steps:
-            self.model.lambdas.assign(**self.saved); self.saved = None
-    def on_train_end(self, logs=None):
-        if self.saved is not None: self.model.lambdas.assign(**self.saved)  # leave the model with its real weights
+        if self.model.warming_up and int(self.model.step_counter.numpy()) >= self.steps: self._switch(False)
+    def on_train_end(self, logs=None): self._switch(False)
 
 def _summary_metadata(plugin, data_class):
     from tensorflow.core.framework import summary_pb2
@@ -564,14 +574,30 @@ class StepTimer(keras.callbacks.Callback):
         return float(np.median(t)) if t else float("nan")
 
 # %% ../nbs/08_training.ipynb #dd6417cc
+class QualityCurve(keras.callbacks.Callback):
+    "Held-out full-slice PSNR/SSIM (fastMRI definitions, both baselines too) against wall time, every epoch."
+    def __init__(self, paths, cfg: TrainConfig, slices=4):
+        super().__init__(); self.paths, self.cfg, self.slices, self.points = paths, cfg, slices, []
+    def on_train_begin(self, logs=None): self.t0 = time.time()
+    def on_epoch_end(self, epoch, logs=None):
+        if getattr(self.model, "diverged", False): return  # nothing to score; NaNGuard reports it
+        table = srmetrics.compare(self.paths, {"model": make_upscaler(self.model.g_hr)}, scale=self.cfg.scale,
+                                  degradation=self.cfg.degradation, noise_sigma=eval_noise(self.cfg), slices=self.slices, seed=self.cfg.seed)
+        point = dict(step=int(self.model.step_counter.numpy()), seconds=round(time.time() - self.t0, 1),
+                     **{f"{r['method']}_psnr": round(r["psnr"], 3) for r in table.summary()})
+        self.points.append(point)
+
 def run_training(model: SRResCycGAN, train_ds, val_ds, cfg: TrainConfig, run_dir,
-                 checkpointer: Checkpointer = None, callbacks=(), chief=True): # -> dict
+                 checkpointer: Checkpointer = None, callbacks=(), chief=True,
+                 curve_paths=None): # held-out volumes for the PSNR-against-time curve (None: no curve)
     "Fit `model` to cfg.steps global steps with checkpoints, guard, warm-up, TensorBoard and samples."
     run_dir = Path(run_dir)
     ckpt = checkpointer or Checkpointer(model, run_dir / "checkpoints", chief=chief)
     start = int(model.step_counter.numpy())
     guard, timer = NaNGuard(), StepTimer()
+    curve = QualityCurve(curve_paths, cfg) if curve_paths else None
     cbs = [guard, timer, StopAtStep(cfg.steps), WarmUp(cfg.warmup_steps), CheckpointCallback(ckpt, cfg.checkpoint_every)]
+    if curve is not None: cbs.append(curve)
     if chief:
         tb = TensorBoardLogger(run_dir / "logs", cfg.log_every)
         lr_s, hr_s = next(iter(val_ds))
@@ -597,7 +623,8 @@ def run_training(model: SRResCycGAN, train_ds, val_ds, cfg: TrainConfig, run_dir
                                f"{ckpt.directory}. Lower --learning-rate or the loss weights"
                                + (", or drop --mixed-precision" if cfg.mixed_precision else "") + ", then --resume.")
     return dict(start_step=start, step=int(model.step_counter.numpy()), interrupted=interrupted,
-                wall_s=time.time() - t0, seconds_per_step=timer.seconds_per_step, history=history)
+                wall_s=time.time() - t0, seconds_per_step=timer.seconds_per_step, history=history,
+                curve=curve.points if curve is not None else [])
 
 # %% ../nbs/08_training.ipynb #7d8acd22
 def dashboard_figure(history, # list of (step, {name: value}) per step
@@ -688,6 +715,16 @@ def time_train_step(cfg: TrainConfig, steps=3): # -> seconds per step (after tra
     return float(np.median(times))
 
 # %% ../nbs/08_training.ipynb #f7dd8b80
+def eval_noise(cfg: TrainConfig):
+    "The noise level validation uses: the training noise, or the middle of its range."
+    return float(np.mean(cfg.noise))
+
+def save_generator(g_hr, path):
+    "Save G_HR as a `.keras` file atomically (written beside `path`, then moved onto it)."
+    path = Path(path); tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.keras")
+    g_hr.save(tmp); os.replace(tmp, path)
+    return path
+
 def make_upscaler(g_hr, batch_size=4):
     "numpy (N, h, w) -> (N, s·h, s·w) with G_HR, in batches (for metrics.compare)."
     def upscale(lr):
@@ -731,9 +768,10 @@ def train_from_config(config, # TrainConfig | argparse.Namespace (from add_train
         train_ds, val_ds = make_datasets(cfg, train_paths, val_paths, seed=cfg.seed + start)  # fresh patches after a resume
         print(f"training {cfg.ablation} ({'paired' if cfg.paired else 'unpaired'}) on {len(train_paths)} volumes, "
               f"{strategy.num_replicas_in_sync} replica(s), steps {start} -> {cfg.steps}")
-        result = run_training(model, train_ds, val_ds, cfg, run_dir, ckpt, callbacks, chief=chief)
+        result = run_training(model, train_ds, val_ds, cfg, run_dir, ckpt, callbacks, chief=chief, curve_paths=val_paths)
+        if chief: save_generator(model.g_hr, run_dir / "g_hr.keras")
         table = srmetrics.compare(val_paths, {"model": make_upscaler(model.g_hr)}, scale=cfg.scale,
-                                  degradation=cfg.degradation, noise_sigma=cfg.noise, seed=cfg.seed)
+                                  degradation=cfg.degradation, noise_sigma=eval_noise(cfg), seed=cfg.seed)
         summary = {r["method"]: {k: r[k] for k in ("psnr", "ssim", "nmse")} for r in table.summary()}
         metrics = dict(run_dir=str(run_dir), ablation=cfg.ablation, resumed_from=resumed,
                        g_iterations=int(model.g_optimizer.iterations.numpy()),
@@ -741,6 +779,7 @@ def train_from_config(config, # TrainConfig | argparse.Namespace (from add_train
                        validation=summary, beats_baselines=all(summary["model"]["psnr"] > summary[b]["psnr"] for b in srmetrics.BASELINES),
                        **{k: v for k, v in result.items() if k != "history"}, history=result["history"])
         if chief: atomic_write(run_dir / "metrics.json", json.dumps(metrics, indent=1))
+        print(f"G_HR saved to {run_dir / 'g_hr.keras'} (use it with: srgan-course upscale INPUT --weights {run_dir})")
         print(f"validation PSNR: model {summary['model']['psnr']:.2f} dB, bicubic {summary['bicubic']['psnr']:.2f} dB, "
               f"zero-fill {summary['zero_fill']['psnr']:.2f} dB  ({result['wall_s']:.0f} s, {result['seconds_per_step']:.2f} s/step)")
         return metrics
@@ -752,13 +791,16 @@ _ARGS = [  # (flag, TrainConfig field, type, help)
     ("--data", "data", str, "folder of fastMRI .h5 volumes (default: make demo data in RUN_DIR/demo_data)"),
     ("--out", "out", str, "run folder (default: ./runs/<timestamp>)"),
     ("--scale", "scale", int, "upscaling factor (default 4)"),
-    ("--steps", "steps", int, "total training steps (demo 300; paper 51000)"),
+    ("--steps", "steps", int, "total training steps (demo 1600; paper 51000)"),
     ("--hr-patch", "hr_patch", int, "HR patch side (demo 64; paper 128)"),
     ("--batch-size", "batch_size", int, "global batch size (demo 8; paper 16)"),
     ("--width", "width", int, "generator width (demo 32; paper 64)"),
     ("--num-blocks", "num_blocks", int, "residual blocks of G_HR (demo 3; paper 5)"),
+    ("--upsample", "upsample", str, "G_HR base upsampler: auto (zero_fill for k-space data), bilinear (paper), zero_fill"),
+    ("--alpha-init", "alpha_init", float, "initial log-radius of G_HR's L2 projection (default: log 2 bilinear, 9.5 zero_fill)"),
     ("--d-width", "d_width", int, "discriminator width (demo 16; paper 64)"),
-    ("--learning-rate", "learning_rate", float, "Adam learning rate, halved at 5k/10k/20k/30k steps"),
+    ("--learning-rate", "learning_rate", float, "Adam learning rate, halved at each of --milestones"),
+    ("--milestones", "milestones", lambda s: tuple(int(v) for v in s.split(",")), "steps at which the learning rate halves, e.g. 5000,10000,20000,30000"),
     ("--warmup-steps", "warmup_steps", int, "content-only steps before the adversarial and cycle terms"),
     ("--lambda-content", "lambda_content", float, "weight of the L1 content loss (10)"),
     ("--lambda-cycle", "lambda_cycle", float, "weight of the cycle loss (10)"),
@@ -770,12 +812,14 @@ _ARGS = [  # (flag, TrainConfig field, type, help)
     ("--gan-kind", "gan_kind", str, "adversarial loss: bce | ragan | lsgan"),
     ("--distribute", "distribute", str, "auto | none | mirrored | multiworker (TF_CONFIG)"),
     ("--degradation", "degradation", str, "kspace (default) | bicubic"),
-    ("--noise", "noise", float, "noise sigma added to the LR images"),
+    ("--noise", "noise", lambda s: float(s) if "," not in s else tuple(float(v) for v in s.split(",")),
+     "noise sigma added to the LR images in k-space (normalised units), or a range low,high drawn per slice"),
     ("--seed", "seed", int, "random seed"),
     ("--val-every", "val_every", int, "steps between validations"),
     ("--checkpoint-every", "checkpoint_every", int, "steps between checkpoints"),
     ("--sample-every", "sample_every", int, "steps between sample grids"),
     ("--demo-volumes", "demo_volumes", int, "demo training volumes"),
+    ("--demo-slices", "demo_slices", int, "slices per demo volume"),
 ]
 
 def add_train_arguments(parser: argparse.ArgumentParser):
