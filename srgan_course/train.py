@@ -6,16 +6,16 @@ Docs: https://srgan-course.github.io/srgan_course/training.html.md"""
 
 # %% auto #0
 __all__ = ['ABLATIONS', 'DISTRIBUTE', 'GEN_TERMS', 'TrainConfig', 'lr_schedule', 'make_optimizer', 'current_learning_rate',
-           'bicubic_upsample', 'SRResCycGAN', 'build_model', 'prepare_volumes', 'make_datasets', 'split_cpu',
-           'make_strategy', 'is_chief', 'strategy_matches_single_device', 'atomic_write', 'Checkpointer',
-           'TrainingDiverged', 'NaNGuard', 'CheckpointCallback', 'StopAtStep', 'WarmUp', 'tb_scalar', 'tb_image',
-           'TensorBoardLogger', 'np_psnr', 'sample_grid_figure', 'figure_png', 'SampleGrid', 'StepTimer',
+           'bicubic_upsample', 'SRResCycGAN', 'build_model', 'demo_cache_dir', 'cached_demo_volumes', 'prepare_volumes',
+           'make_datasets', 'split_cpu', 'make_strategy', 'is_chief', 'strategy_matches_single_device', 'atomic_write',
+           'Checkpointer', 'TrainingDiverged', 'NaNGuard', 'CheckpointCallback', 'StopAtStep', 'WarmUp', 'tb_scalar',
+           'tb_image', 'TensorBoardLogger', 'np_psnr', 'sample_grid_figure', 'figure_png', 'SampleGrid', 'StepTimer',
            'QualityCurve', 'run_training', 'dashboard_figure', 'TrainingDashboard', 'BackgroundFit',
            'fit_in_background', 'train_step_flops', 'time_train_step', 'eval_noise', 'save_generator', 'make_upscaler',
            'as_config', 'train_from_config', 'add_train_arguments', 'config_from_args']
 
 # %% ../nbs/08_training.ipynb #60bd0f20
-import argparse, dataclasses, io, json, math, os, signal, tempfile, threading, time
+import argparse, dataclasses, io, json, math, os, shutil, signal, tempfile, threading, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -311,15 +311,30 @@ def build_state(self:SRResCycGAN):
     return self
 
 # %% ../nbs/08_training.ipynb #0ed79266
+def demo_cache_dir():
+    "Where demo volumes are kept between runs: $SRGAN_COURSE_CACHE, else $XDG_CACHE_HOME or ~/.cache, /srgan_course."
+    root = os.environ.get("SRGAN_COURSE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "srgan_course"
+    return Path(root) / "demo"
+
+def cached_demo_volumes(volumes, seed, slices): # -> list of .h5 paths
+    "Demo volumes made once and reused (about 30 MB each); written under a temporary name, renamed when complete."
+    from srgan_course import __version__
+    folder = demo_cache_dir() / f"v{__version__}_seed{seed}_n{volumes}_s{slices}"
+    if folder.is_dir():
+        have = srdata.list_volumes(folder)
+        if len(have) == volumes: return have
+        shutil.rmtree(folder, ignore_errors=True)  # incomplete or damaged: make it again
+    tmp = folder.with_name(f".{folder.name}.tmp{os.getpid()}")
+    srdata.make_demo_data(tmp, volumes=volumes, seed=seed, slices=slices)
+    try: os.replace(tmp, folder)
+    except OSError: shutil.rmtree(tmp, ignore_errors=True)  # another run finished the same folder first
+    return srdata.list_volumes(folder)
+
 def prepare_volumes(cfg: TrainConfig, run_dir): # -> (train paths, validation paths)
-    "The training and held-out validation volumes: demo data (cached in run_dir/demo_data) or cfg.data split."
+    "The training and held-out validation volumes: demo data (made once, cached) or cfg.data split."
     if cfg.data is None:
-        root = Path(run_dir) / "demo_data"
-        def demo(name, volumes, seed):
-            d = root / name
-            have = srdata.list_volumes(d) if d.is_dir() else []
-            return have if len(have) == volumes else srdata.make_demo_data(d, volumes=volumes, seed=seed, slices=cfg.demo_slices)
-        return demo("train", cfg.demo_volumes, cfg.seed), demo("val", 2, cfg.seed + 1000)
+        return (cached_demo_volumes(cfg.demo_volumes, cfg.seed, cfg.demo_slices),
+                cached_demo_volumes(2, cfg.seed + 1000, cfg.demo_slices))
     folder = Path(cfg.data)
     if not folder.is_dir(): raise FileNotFoundError(f"--data {folder}: no such folder (expected fastMRI .h5 volumes)")
     paths = srdata.list_volumes(folder)
