@@ -8,7 +8,7 @@ Docs: https://srgan-course.github.io/srgan_course/evaluation.html.md"""
 __all__ = ['UPSCALE_FORMATS', 'shipped_weights', 'weights_path', 'load_generator', 'Upscaler', 'upscale_slices', 'upscale_file',
            'evaluate_model', 'comparison_figure', 'matmul_peak_flops', 'step_flops', 'time_train_steps', 'benchmark']
 
-# %% ../nbs/09_evaluation.ipynb #83535fa3
+# %% ../nbs/09_evaluation.ipynb #ed7ab392
 import importlib.resources, json, os, time
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import keras
 
 from . import data, metrics
 
-# %% ../nbs/09_evaluation.ipynb #e80a0471
+# %% ../nbs/09_evaluation.ipynb #976f6baf
 def shipped_weights(scale=4):  # upscaling factor of the shipped model
     "Path of the ×`scale` G_HR shipped inside the package; FileNotFoundError if there is none."
     path = Path(str(importlib.resources.files("srgan_course"))) / "weights" / f"g_hr_x{scale}.keras"
@@ -45,7 +45,7 @@ def load_generator(weights=None, scale=4):
     try: return keras.models.load_model(path, compile=False)
     except Exception as e: raise ValueError(f"weights {path}: not a loadable Keras model ({e.__class__.__name__}: {e})") from e
 
-# %% ../nbs/09_evaluation.ipynb #a7783aa2
+# %% ../nbs/09_evaluation.ipynb #4a9b781b
 class Upscaler:
     "Super-resolve normalised (N, h, w) or (h, w) slices with a G_HR, `batch_size` slices at a time."
     def __init__(self, model, batch_size=4):
@@ -74,7 +74,7 @@ def upscale_slices(x,  # one slice (h, w) or a stack (N, h, w) in any units (mag
     if scale == 0: return np.zeros(x.shape[:-2] + (x.shape[-2] * upscaler.scale, x.shape[-1] * upscaler.scale), np.float32)
     return (upscaler((x / scale).astype(np.float32)) * scale).astype(np.float32)
 
-# %% ../nbs/09_evaluation.ipynb #fa17659b
+# %% ../nbs/09_evaluation.ipynb #23103880
 def _atomic_target(out):
     "A temporary path beside `out`, to be moved onto it once fully written."
     out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
@@ -134,7 +134,7 @@ def upscale_file(src,  # input: a fastMRI .h5 volume, a .png image or a .npy 2-D
     upscaler = weights if isinstance(weights, Upscaler) else Upscaler(load_generator(weights, scale))
     return UPSCALE_FORMATS[kind](src, out, upscaler)
 
-# %% ../nbs/09_evaluation.ipynb #93fade50
+# %% ../nbs/09_evaluation.ipynb #87ba58e3
 def evaluate_model(volumes,  # fastMRI .h5 paths, a folder of them, or MRVolume objects
                    weights=None,  # a .keras file, a run folder, an `Upscaler`; None: the shipped weights
                    scale=4,  # upscaling factor (must match the model)
@@ -159,7 +159,7 @@ def evaluate_model(volumes,  # fastMRI .h5 paths, a folder of them, or MRVolume 
                 gain_ssim=summary["model"]["ssim"] - summary[best]["ssim"],
                 per_volume=cmp.per_volume)
 
-# %% ../nbs/09_evaluation.ipynb #a2aab345
+# %% ../nbs/09_evaluation.ipynb #3c03a991
 def comparison_figure(hr,  # ground-truth slice (H, W), normalised
                       outputs,  # name -> (H, W) super-resolved slice, e.g. bicubic, zero_fill, model
                       lr=None,  # the LR input, shown nearest-neighbour enlarged
@@ -182,7 +182,7 @@ def comparison_figure(hr,  # ground-truth slice (H, W), normalised
     fig.tight_layout()
     return fig
 
-# %% ../nbs/09_evaluation.ipynb #6cb18832
+# %% ../nbs/09_evaluation.ipynb #73d103e4
 def matmul_peak_flops(n=2048,  # matrix side
                       repeats=10,  # timed multiplications
                       dtype=tf.float32):
@@ -199,7 +199,7 @@ def matmul_peak_flops(n=2048,  # matrix side
         start = time.perf_counter(); run(a, b).numpy(); best = min(best, time.perf_counter() - start)
     return 2 * n ** 3 * repeats / best
 
-# %% ../nbs/09_evaluation.ipynb #4703d875
+# %% ../nbs/09_evaluation.ipynb #cce1d608
 def step_flops(model,  # a built SRResCycGAN from `train.build_model`
                lr_shape,  # (h, w, 1) of one LR patch
                batch_size):  # examples per step
@@ -236,7 +236,7 @@ def time_train_steps(model,  # a compiled SRResCycGAN
     model.fit(ds, steps_per_epoch=warmup + steps, epochs=1, verbose=0, callbacks=[timer])
     return np.array(timer.times[warmup:])
 
-# %% ../nbs/09_evaluation.ipynb #2e716ca6
+# %% ../nbs/09_evaluation.ipynb #17c9c1d8
 def benchmark(steps=10,  # timed training steps after warm-up
               warmup=3,  # untimed steps (tracing, allocation)
               batch_size=16, hr_patch=128, scale=4, width=64, d_width=64, num_blocks=5,  # the paper's configuration
