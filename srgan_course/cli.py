@@ -8,11 +8,11 @@ Docs: https://srgan-course.github.io/srgan_course/cli.html.md"""
 __all__ = ['USER_ERRORS', 'quiet_tensorflow', 'fail', 'cmd_demo_data', 'cmd_train', 'cmd_upscale', 'cmd_evaluate',
            'cmd_benchmark', 'build_parser', 'main']
 
-# %% ../nbs/10_cli.ipynb #97cf7815
-import argparse, sys, traceback
+# %% ../nbs/10_cli.ipynb #5210cfd5
+import argparse, sys
 from pathlib import Path
 
-# %% ../nbs/10_cli.ipynb #4f51cfec
+# %% ../nbs/10_cli.ipynb #f4f4ce6c
 def quiet_tensorflow():
     "Import TensorFlow with its C++ start-up chatter silenced (it is printed before TF's logging is configured)."
     import os
@@ -32,7 +32,7 @@ def fail(message, code=2):
     print(f"srgan-course: error: {message}", file=sys.stderr)
     raise SystemExit(code)
 
-# %% ../nbs/10_cli.ipynb #c13b2c12
+# %% ../nbs/10_cli.ipynb #876ac9a0
 def cmd_demo_data(args):
     "Write fastMRI-format demo volumes into `args.out_dir`."
     from srgan_course import data
@@ -43,13 +43,13 @@ def cmd_demo_data(args):
     print(f"done: {len(paths)} volume(s) in the fastMRI single-coil layout")
     return paths
 
-# %% ../nbs/10_cli.ipynb #0914b1cd
+# %% ../nbs/10_cli.ipynb #093a5528
 def cmd_train(args):
     "Train SRResCycGAN (on the embedded demo data when no --data is given)."
     from srgan_course import train
     return train.train_from_config(args)
 
-# %% ../nbs/10_cli.ipynb #381db04d
+# %% ../nbs/10_cli.ipynb #e79e415a
 def _json_default(o):
     "Make numpy scalars and paths JSON-serialisable."
     import numpy as np
@@ -87,7 +87,7 @@ def cmd_benchmark(args):
     if args.json: print(json.dumps(res, default=_json_default)); return
     for k, v in res.items(): print(f"{k:>28}: {v}")
 
-# %% ../nbs/10_cli.ipynb #5b3671f9
+# %% ../nbs/10_cli.ipynb #cce7a01b
 def build_parser():
     "The `srgan-course` argument parser with all subcommands."
     p = argparse.ArgumentParser(prog="srgan-course",
@@ -125,7 +125,7 @@ def build_parser():
     b.set_defaults(func=cmd_benchmark)
     return p
 
-# %% ../nbs/10_cli.ipynb #13d2ac01
+# %% ../nbs/10_cli.ipynb #079de76c
 def main(argv=None):
     "Entry point of the `srgan-course` console script."
     quiet_tensorflow()  # before the parser: `train` adds its options from srgan_course.train, which imports TF
