@@ -1,6 +1,6 @@
 """Package-level checks of the four SRResCycGAN networks as other modules use them (tiny widths).
 
-The notebooks 04-06 hold the detailed tests; these guard the public API the training code relies on.
+The notebooks 07-06 hold the detailed tests; these guard the public API the training code relies on.
 """
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
