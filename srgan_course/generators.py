@@ -6,10 +6,10 @@ Docs: https://srgan-course.github.io/srgan_course/generators.html.md"""
 
 # %% auto #0
 __all__ = ['DB7_LOWPASS', 'DB7_HIGHPASS', 'qmf_highpass', 'NoiseEstimator', 'L2Projection', 'build_g_hr', 'g_hr_stages',
-           'build_g_lr', 'count_flops']
+           'build_g_lr', 'Upscaler', 'layer_flops', 'count_flops', 'time_forward']
 
 # %% ../nbs/08_generators.ipynb #dd9c6562
-import math
+import math, time
 import numpy as np
 import tensorflow as tf
 import keras
@@ -143,35 +143,70 @@ def build_g_lr(channels=1,  # image channels
     lr = keras.layers.Add(dtype="float32", name="add")([base, r])
     return ImageModel(hr, keras.layers.ReLU(max_value=1.0, dtype="float32", name="clip")(lr), name=name)
 
+# %% ../nbs/08_generators.ipynb #2cd2b9f1
+class Upscaler:
+    "Super-resolve normalised (N, h, w) or (h, w) slices with a G_HR, `batch_size` slices at a time, traced once."
+    def __init__(self, model,  # a G_HR: LR (B, h, w, 1) -> HR (B, s·h, s·w, 1)
+                 batch_size=4):  # slices per forward pass
+        self.model, self.batch_size = model, batch_size
+        spec = tf.TensorSpec((None, None, None, 1), tf.float32)  # any batch and slice size: one trace for every call
+        self._fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        self.scale = int(model.compute_output_spec(keras.KerasTensor((1, 8, 8, 1))).shape[1]) // 8
+
+    def __call__(self, lr):  # (N, h, w) stack or one (h, w) slice, normalised
+        lr = np.asarray(lr, np.float32)
+        single = lr.ndim == 2
+        if single: lr = lr[None]
+        if lr.ndim != 3: raise ValueError(f"expected LR slices (N, h, w) or one slice (h, w), got shape {lr.shape}")
+        sr = np.concatenate([np.asarray(self._fn(tf.constant(lr[i:i + self.batch_size, ..., None])))[..., 0]
+                             for i in range(0, len(lr), self.batch_size)])
+        return sr[0] if single else sr
+
 # %% ../nbs/08_generators.ipynb #13d766ff
-def _flop_layer(layer):
-    return isinstance(layer, (WeightNormConv2D, keras.layers.Conv2D, keras.layers.Dense))
+_COUNTED = (keras.layers.Conv2D, keras.layers.Dense, WeightNormConv2D, ResidualBlock, keras.Model)  # layers whose FLOPs count
 
-def _layer_flops(layer, in_shape, out_shape):
-    "2 × multiply-accumulates of one conv / dense call with the given (static) shapes."
-    if isinstance(layer, keras.layers.Dense):
-        return 2 * int(np.prod(in_shape[1:])) * layer.units
-    k = layer.kernel_size if isinstance(layer, WeightNormConv2D) else int(np.prod(layer.kernel_size))
-    taps = k * k if isinstance(layer, WeightNormConv2D) else k
-    cin, cout = in_shape[-1], out_shape[-1]
-    pixels = in_shape[1] * in_shape[2] if getattr(layer, "transpose", False) else out_shape[1] * out_shape[2]
-    return 2 * taps * cin * cout * pixels // getattr(layer, "groups", 1)
+def layer_flops(layer, in_shape, out_shape):  # the layer, its input and output shapes on a batch of one
+    "Forward FLOPs (2 × multiply-accumulates) of one call of a conv, residual block, dense layer or nested model."
+    if isinstance(layer, keras.Model): return count_flops(layer, in_shape[1:])
+    if isinstance(layer, keras.layers.Dense): return 2 * int(np.prod(in_shape[1:])) * layer.units
+    cin, (h, w) = in_shape[-1], out_shape[1:3]
+    if isinstance(layer, keras.layers.Conv2D):
+        return 2 * int(np.prod(layer.kernel_size)) * cin * out_shape[-1] * h * w // layer.groups
+    k = layer.kernel_size
+    if isinstance(layer, ResidualBlock): return 2 * k * k * (cin + layer.filters) * layer.filters * h * w  # its two convs
+    if layer.transpose: h, w = in_shape[1:3]  # a transposed conv multiplies every *input* pixel by the kernel
+    return 2 * k * k * cin * layer.filters * h * w
 
-def count_flops(model,  # a Keras model (functional, nested layers allowed)
+# %% ../nbs/08_generators.ipynb #f3673d37
+def _call_shapes(model, x):  # x: a symbolic batch of one (keras.KerasTensor)
+    "(layer, input shape, output shape) of every counted layer, from the shapes alone (no arithmetic)."
+    if isinstance(model, keras.Sequential):  # one layer after the other (nested models included)
+        calls = []
+        for layer in model.layers:
+            y = layer.compute_output_spec(x); calls.append((layer, x.shape, y.shape)); x = y
+        return [c for c in calls if isinstance(c[0], _COUNTED)]
+    layers = [l for l in model.layers if isinstance(l, _COUNTED)]
+    nested = [l.name for l in layers if isinstance(l, keras.Model)]
+    if nested: raise ValueError(f"count_flops: {model.name} calls the model(s) {nested} inside its graph; count them on their own")
+    probe = keras.Model(model.inputs, [t for l in layers for t in (l.input, l.output)])
+    shapes = [tuple(s.shape) for s in probe.compute_output_spec(x)]
+    return [(l, shapes[2 * i], shapes[2 * i + 1]) for i, l in enumerate(layers)]
+
+def count_flops(model,  # a Keras functional or Sequential model
                 input_shape):  # (H, W, C) of ONE input image
-    "Forward FLOPs of `model` on one image: 2 × multiply-accumulates of every conv and dense layer."
-    layers = [l for l in model._flatten_layers(include_self=False, recursive=True) if _flop_layer(l)]
-    total = []
-    def spy(layer, call):
-        def wrapped(x, *args, **kwargs):
-            y = call(x, *args, **kwargs)
-            total.append(_layer_flops(layer, tuple(x.shape), tuple(y.shape)))
-            return y
-        return wrapped
-    for l in layers: object.__setattr__(l, "call", spy(l, l.call))
-    try:
-        spec = tf.TensorSpec((1,) + tuple(input_shape), tf.float32)
-        tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
-    finally:
-        for l in layers: object.__delattr__(l, "call")
-    return int(sum(total))
+    "Forward FLOPs of `model` on one image: 2 × multiply-accumulates of every conv and dense layer, from the layer shapes."
+    calls = _call_shapes(model, keras.KerasTensor((1,) + tuple(input_shape)))
+    return int(sum(layer_flops(layer, tuple(i), tuple(o)) for layer, i, o in calls))
+
+# %% ../nbs/08_generators.ipynb #5b8c3494
+def time_forward(model,  # a Keras model
+                 input_shape,  # (H, W, C) of one input image
+                 runs=3):  # timed runs, after one untimed warm-up
+    "Median wall-clock seconds of one compiled forward pass of `model` on a batch of one."
+    fn = tf.function(lambda x: model(x, training=False))
+    x = tf.random.uniform((1,) + tuple(input_shape))
+    fn(x).numpy()  # trace and warm up
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter(); fn(x).numpy(); times.append(time.perf_counter() - t0)
+    return float(np.median(times))

@@ -149,14 +149,26 @@ def best_baseline(table):
 
 # %% ../nbs/04_metrics.ipynb #502fa280
 def _load_target(item, index):
-    "Name and (S, H, W) target of a volume given as an `MRVolume`, an array or an h5 path."
+    "Name, (S, H, W) target and LR source of a volume given as an h5 path (a `VolumeInfo`), an `MRVolume` (its k-space) or an array (None)."
     if isinstance(item, (str, Path)):
-        from srgan_course.data import read_volume
-        return Path(item).stem, read_volume(item, load_kspace=False).target   # the target is all we score
+        from srgan_course.data import read_volume, check_volume
+        info = check_volume(item, check_values=False)          # k-space slices are read one at a time, when scored
+        return Path(item).stem, read_volume(item, load_kspace=False).target, info
     if hasattr(item, "target"):
         path = getattr(item, "path", None)
-        return (Path(path).stem if path else f"volume{index}"), np.asarray(item.target)
-    return f"volume{index}", _as_volume(item, f"volumes_or_paths[{index}]")
+        return (Path(path).stem if path else f"volume{index}"), np.asarray(item.target), getattr(item, "kspace", None)
+    return f"volume{index}", _as_volume(item, f"volumes_or_paths[{index}]"), None
+
+def _lr_hr(source, target, idx, scale, degradation, noise_sigma, rng, norm):
+    "Normalised (LR, HR) stacks of slices `idx` by `data.degrade_pair`: from the measured k-space when there is one."
+    from dataclasses import replace
+    from srgan_course import data
+    if isinstance(source, data.VolumeInfo):
+        info = replace(source, scale=norm)
+        pairs = [data.read_pair(info, j, scale, degradation, noise_sigma, rng) for j in idx]
+        return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+    kspace = None if source is None else np.asarray(source)[idx]
+    return data.degrade_pair(target[idx], scale, degradation, kspace, norm, noise_sigma, rng)
 
 def _pick_slices(n, slices, name):
     "Indices of the slices to score: all (None), the `slices` central ones (int), or the given indices."
@@ -180,7 +192,7 @@ def _check_sr(sr, shape, name):
 
 # %% ../nbs/04_metrics.ipynb #719b52db
 def compare(volumes_or_paths, upscalers=None, scale=4, degradation="kspace", noise_sigma=0.0, slices=None, seed=0):
-    "Score `upscalers` (name -> fn(lr (N,h,w)) -> sr) and the two baselines on volumes, fastMRI-style."
+    "Score `upscalers` (name -> fn(lr (N,h,w)) -> sr) and the two baselines on volumes, fastMRI-style; LR from measured k-space when present."
     from srgan_course import data
     if degradation not in ("kspace", "bicubic"):
         raise ValueError(f"degradation must be 'kspace' or 'bicubic', got {degradation!r}")
@@ -194,12 +206,12 @@ def compare(volumes_or_paths, upscalers=None, scale=4, degradation="kspace", noi
     rng = np.random.default_rng(seed)
     per_slice, per_volume = [], []
     for i, item in enumerate(volumes_or_paths):
-        name, target = _load_target(item, i)
-        volume, _ = data.normalize_volume(np.asarray(target, dtype=np.float32))
-        maxval = volume.max()                            # fastMRI: the maximum of the whole volume
-        idx = _pick_slices(len(volume), slices, name)
-        hr = volume[idx]
-        lr = data.degrade(hr, scale, method=degradation, noise_sigma=noise_sigma, rng=rng)
+        name, target, source = _load_target(item, i)
+        target = np.asarray(target, dtype=np.float32)
+        _, norm = data.normalize_volume(target)          # fastMRI: data range = the maximum of the whole volume
+        maxval = np.float32(1.0)
+        idx = _pick_slices(len(target), slices, name)
+        lr, hr = _lr_hr(source, target, idx, scale, degradation, noise_sigma, rng, norm)
         for method, upscale in methods.items():
             start = time.perf_counter()
             sr = _check_sr(upscale(lr), hr.shape, method)

@@ -1,17 +1,24 @@
 """Package-level checks of the four SRResCycGAN networks as other modules use them (tiny widths).
 
-The notebooks 07-06 hold the detailed tests; these guard the public API the training code relies on.
+The notebooks 07-11 hold the detailed tests; these guard the public API the training code relies on,
+the shipped weights, and the model diagram.
 """
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
 import keras
 import tensorflow as tf
 
-from srgan_course.generators import build_g_hr, build_g_lr, count_flops, NoiseEstimator, L2Projection
+from srgan_course.generators import build_g_hr, build_g_lr, count_flops, NoiseEstimator, L2Projection, Upscaler
 from srgan_course.discriminators import build_d_hr, build_d_lr, receptive_field
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("scale", [2, 4])
@@ -74,3 +81,52 @@ def test_projection_bound_and_noise_estimate():
     out = proj(r, est).numpy()
     eps = proj.radius(r, est).numpy()
     assert np.all(np.linalg.norm(out.reshape(3, -1), axis=1) <= eps * (1 + 1e-5))
+
+
+def test_flops_and_receptive_field_leave_the_model_alone():
+    "count_flops / receptive_field read public Keras API only: nested models are walked, no layer is patched."
+    d_lr = build_d_lr(1, 8, 2)
+    outer = keras.Sequential([keras.Input((None, None, 1)), d_lr, keras.layers.Conv2D(1, 3)])
+    assert count_flops(outer, (16, 16, 1)) == count_flops(d_lr, (16, 16, 1)) + 2 * 9 * 2 * 2  # D_LR: 16 -> 4x4 logits
+    inp = keras.Input((None, None, 1))
+    with pytest.raises(ValueError, match="count them on their own"):
+        count_flops(keras.Model(inp, d_lr(inp)), (16, 16, 1))
+    assert receptive_field(outer) == receptive_field(d_lr) + 2 * 4
+    g = build_g_hr(1, 4, 8, 1)
+    before = [type(l).call for l in g.layers]
+    count_flops(g, (8, 8, 1))
+    assert all("call" not in vars(l) for l in g.layers) and [type(l).call for l in g.layers] == before
+
+
+def test_instance_norm_is_keras_group_norm():
+    from srgan_course.layers import instance_norm
+    layer = build_d_lr(1, 8, 2).get_layer("block1_norm")
+    assert isinstance(layer, keras.layers.GroupNormalization) and layer.groups == 16 and layer.epsilon == 1e-5
+    x = np.random.default_rng(0).random((2, 6, 5, 3)).astype("float32")
+    y = instance_norm()(x).numpy()
+    np.testing.assert_allclose(y, (x - x.mean((1, 2), keepdims=True)) / np.sqrt(x.var((1, 2), keepdims=True) + 1e-5), atol=1e-4)
+
+
+def test_shipped_weights_load_with_the_same_layers():
+    "The shipped G_HR loads (its registered layer names are unchanged) and upscales by 4."
+    path = ROOT / "srgan_course" / "weights" / "g_hr_x4.keras"
+    g = keras.saving.load_model(path, compile=False)
+    up = Upscaler(g)
+    assert up.scale == 4 and up(np.zeros((2, 12, 10), np.float32)).shape == (2, 48, 40)
+    import zipfile
+    config = json.loads(zipfile.ZipFile(path).read("config.json"))
+    names = {l["registered_name"] for l in config["config"]["layers"] if l.get("registered_name")}
+    assert {"srgan_course>GridUpsample", "srgan_course>WeightNormConv2D", "srgan_course>ResidualBlock",
+            "srgan_course>NoiseEstimator", "srgan_course>L2Projection"} <= names, names
+
+
+def test_model_diagram_names_every_network_tensor_and_loss():
+    "nbs/images/srrescycgan.svg is valid SVG, shows the four networks, the tensors and the loss terms, and 11_model shows it."
+    svg = ROOT / "nbs" / "images" / "srrescycgan.svg"
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith("svg")
+    text = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
+    for needed in ["G_HR", "G_LR", "D_HR", "D_LR", "ŷ = G_HR(y)", "y′ = G_LR(ŷ)", "real HR", "real LR",
+                   "content", "TV", "perceptual", "adversarial (HR)", "adversarial (LR)", "cycle loss"]:
+        assert needed in text, needed
+    assert "](images/srrescycgan.svg)" in (ROOT / "nbs" / "11_model.ipynb").read_text()

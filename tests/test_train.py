@@ -1,6 +1,7 @@
 """srgan_course.train beyond the notebook: crash + resume in a subprocess, tf.distribute on two logical
-CPU devices (needs a fresh process), the NaN guard through train_from_config, and the CLI helpers."""
-import argparse, json, os, signal, subprocess, sys, textwrap, time
+CPU devices (needs a fresh process), the NaN guard through train_from_config, the subject split, and the
+CLI options generated from the configuration dataclasses."""
+import argparse, dataclasses, json, os, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,7 @@ def test_mirrored_strategy_on_two_cpus():
     "Two replicas: one step equals the single-device step (global-batch loss averaging); the full model trains."
     r = _python("""
         from srgan_course.train import *
+        from srgan_course.model import build_model
         split_cpu(2)
         import dataclasses, tensorflow as tf
         s = make_strategy("mirrored"); assert s.num_replicas_in_sync == 2, s.num_replicas_in_sync
@@ -70,7 +72,9 @@ def test_mirrored_strategy_on_two_cpus():
 
 def test_nan_guard_keeps_last_good_checkpoint(tmp_path):
     "A learning rate that blows up: a clear TrainingDiverged, and the newest checkpoint has finite weights."
-    from srgan_course.train import train_from_config, TrainingDiverged, build_model, Checkpointer, TrainConfig
+    from srgan_course.train import train_from_config, TrainConfig
+    from srgan_course.model import build_model
+    from srgan_course.callbacks import TrainingDiverged, Checkpointer
     import numpy as np
     cfg = dict(TINY, out=str(tmp_path / "run"), steps=200, checkpoint_every=1, learning_rate=1e30, warmup_steps=0)
     with pytest.raises(TrainingDiverged, match="diverged at step .*last good checkpoint"):
@@ -91,3 +95,69 @@ def test_cli_arguments_and_errors(tmp_path):
         with pytest.raises(ValueError, match=msg): config_from_args(p.parse_args(argv))
     with pytest.raises(FileNotFoundError, match="nope"):
         train_from_config(dict(TINY, data=str(tmp_path / "nope"), out=str(tmp_path / "r"), steps=1))
+
+
+def test_cli_options_come_from_the_dataclass():
+    "Every TrainConfig field is an option with its type, its comment as help and its default; --unpaired still works."
+    from srgan_course.train import TrainConfig, add_train_arguments, config_from_args, config_help
+    p = add_train_arguments(argparse.ArgumentParser())
+    text = p.format_help()
+    helps = config_help(TrainConfig)
+    for f in dataclasses.fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        assert flag in text, flag
+        assert helps.get(f.name), f"{f.name} has no trailing comment: it is the option's help"
+    assert "generator width (paper: 64) (default: 32)" in " ".join(text.split())
+    c = config_from_args(p.parse_args(["--milestones", "5,10", "--noise", "0.01,0.05", "--val-data", "v", "--no-paired"]))
+    assert (c.milestones, c.noise, c.val_data, c.paired) == ((5, 10), (0.01, 0.05), "v", False)
+    assert config_from_args(p.parse_args(["--unpaired"])).paired is False
+    assert config_from_args(p.parse_args(["--noise", "0.02", "--alpha-init", "3"])).noise == 0.02
+    assert config_from_args(p.parse_args([])) == TrainConfig()  # nothing given: the demo defaults
+    assert config_from_args(p.parse_args(["--paper", "--steps", "5"])) == TrainConfig.paper(steps=5)
+    with pytest.raises(SystemExit):
+        p.parse_args(["--steps", "many"])
+
+
+def _volumes(folder, subjects):
+    "Tiny fastMRI files, one per (name, patient_id)."
+    import numpy as np
+    from srgan_course import data
+    folder.mkdir(parents=True, exist_ok=True)
+    kspace = data.fft2c(np.random.default_rng(0).random((2, 32, 32)))
+    return [data.write_volume(folder / f"{name}.h5", kspace, patient_id=pid, crop=(32, 32)) for name, pid in subjects]
+
+
+def test_split_by_subject_never_splits_a_patient(tmp_path):
+    "Held-out validation is by patient_id: no subject on both sides, independent of file names and order."
+    from srgan_course.train import split_by_subject, volume_subject, prepare_volumes, TrainConfig
+    from srgan_course.data import DataError
+    subjects = [(f"v{i:02d}", f"patient{i % 6}") for i in range(15)]  # 6 subjects, 2-3 volumes each
+    paths = _volumes(tmp_path / "all", subjects)
+    train, val = split_by_subject(paths)
+    ids = lambda ps: {volume_subject(p) for p in ps}
+    assert ids(train) and ids(val) and not ids(train) & ids(val)
+    assert len(train) + len(val) == 15 and len(ids(val)) == 1
+    assert split_by_subject(list(reversed(paths))) == (train, val)
+    renamed = _volumes(tmp_path / "renamed", [(f"z{99 - i}", pid) for i, (_, pid) in enumerate(subjects)])
+    assert ids(split_by_subject(renamed)[1]) == ids(val)
+    assert volume_subject(_volumes(tmp_path / "anon", [("x", "")])[0]) == "file:x.h5"  # no patient_id: its own subject
+    tiny = TrainConfig(**TINY)
+    assert prepare_volumes(dataclasses.replace(tiny, data=str(tmp_path / "all"))) == (train, val)
+    other = _volumes(tmp_path / "val", [("w", "patient-new")])
+    assert prepare_volumes(dataclasses.replace(tiny, data=str(tmp_path / "all"), val_data=str(tmp_path / "val"))) == (sorted(paths), other)
+    _volumes(tmp_path / "leaky", [("w", "patient3")])
+    with pytest.raises(DataError, match="also in the training"):
+        prepare_volumes(dataclasses.replace(tiny, data=str(tmp_path / "all"), val_data=str(tmp_path / "leaky")))
+    _volumes(tmp_path / "one", [("a", "p"), ("b", "p")])
+    with pytest.raises(DataError, match="need at least 2 subjects"):
+        prepare_volumes(dataclasses.replace(tiny, data=str(tmp_path / "one")))
+    with pytest.raises(FileNotFoundError, match="--val-data"):
+        prepare_volumes(dataclasses.replace(tiny, data=str(tmp_path / "all"), val_data=str(tmp_path / "missing")))
+
+
+def test_names_other_modules_import_from_train():
+    "Code written against the single training module keeps working after the split into model / callbacks / dashboard."
+    from srgan_course import train, model, callbacks
+    assert train.build_model is model.build_model and train.ABLATIONS is model.ABLATIONS
+    assert train.TrainingDiverged is callbacks.TrainingDiverged
+    assert issubclass(train.TrainConfig, model.ModelConfig)

@@ -1,0 +1,84 @@
+"""srgan_course.adapt: test-time adaptation (zero-shot SR on the input scan), CI-sized.
+
+The claim: adapting G_HR to a scan it has never seen, using nothing but that scan's own LR, raises PSNR against
+the scan's (never seen) HR. Checked on a held-out phantom slice with a from-scratch G_HR (ZSSR proper) within a
+few seconds; the weights file given, and the shipped weights, are only ever read; bad budgets are one-line errors.
+"""
+import hashlib, time
+
+import numpy as np
+import pytest
+
+from srgan_course import adapt, cli, data, evaluate, metrics
+from srgan_course.generators import build_g_hr
+
+
+def fingerprint(path):
+    "SHA-256 and modification time of a file."
+    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
+
+
+@pytest.fixture(scope="module")
+def phantom(tmp_path_factory):
+    "A held-out phantom slice (a seed no chapter trains on), its ×4 k-space-truncated LR saved as .npy in arbitrary units."
+    folder = tmp_path_factory.mktemp("phantom")
+    hr = data.demo_slice(seed=777, size=320)
+    lr = data.degrade(hr, 4)
+    np.save(folder / "lr.npy", lr * 1234.5)
+    return hr, lr, folder / "lr.npy"
+
+
+@pytest.mark.parametrize("bad", [0, -5, float("nan"), float("inf"), 3601, "soon", None])
+def test_bad_budget_is_a_value_error_naming_adapt(bad, tmp_path):
+    "Checked before anything is read or loaded."
+    with pytest.raises(ValueError, match="--adapt"):
+        adapt.adapt_upscaler(tmp_path / "not-even-there.npy", seconds=bad)
+
+
+@pytest.mark.parametrize("bad", ["0", "-5", "nan", "inf", "3601"])
+def test_cli_bad_adapt_exits_2(bad, phantom, tmp_path, capsys):
+    "`srgan-course upscale --adapt BAD`: exit 2, one error line naming --adapt, nothing written."
+    out = tmp_path / "sr.npy"
+    with pytest.raises(SystemExit) as e: cli.main(["upscale", str(phantom[2]), "--adapt", bad, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "--adapt" in err and "Traceback" not in err and not out.exists()
+
+
+def test_adapting_beats_unadapted_on_a_heldout_phantom(phantom, tmp_path):
+    "Zero-shot: an untrained G_HR adapted on the LR alone for 12 s beats itself unadapted and zero-fill; its file is untouched."
+    hr, lr, src = phantom
+    weights = tmp_path / "scratch.keras"
+    build_g_hr(1, 4, width=16, num_blocks=2, upsample="zero_fill", alpha_init=8.0).save(weights)
+    before = fingerprint(weights)
+    adapted = adapt.adapt_upscaler(src, weights=weights, seconds=12, seed=0, learning_rate=1e-3)   # from scratch: a larger step
+    assert fingerprint(weights) == before
+    assert adapted.model.adaptation["steps"] > 20, adapted.model.adaptation
+    unadapted = evaluate.Upscaler(evaluate.load_generator(weights))
+    score = lambda up: metrics.psnr(hr, evaluate.upscale_slices(lr, up), 1.0)
+    zero_fill = metrics.psnr(hr, data.upsample(lr, 4, "zero_fill"), 1.0)
+    gain = score(adapted) - score(unadapted)
+    assert gain > 0.1 and score(adapted) > zero_fill + 0.1, (gain, score(adapted), zero_fill)
+
+
+def test_shipped_weights_are_only_read(phantom):
+    "`upscale --adapt` with the shipped weights: the package's weights file keeps its hash and time stamp."
+    shipped = evaluate.shipped_weights(4)
+    before = fingerprint(shipped)
+    up = adapt.adapt_upscaler(phantom[2], seconds=5)
+    assert up(phantom[1]).shape == (320, 320) and up.model.adaptation["steps"] > 0
+    assert fingerprint(shipped) == before
+
+
+def test_budget_is_held_and_the_step_compiles_once():
+    "Wall time within 10 % of the budget (compile time included); one trace serves scans of different sizes."
+    g = build_g_hr(1, 4, width=8, num_blocks=1, upsample="zero_fill")
+    lr = data.degrade(data.demo_slice(seed=5, size=160), 4)
+    start = time.perf_counter()
+    adapted = adapt.adapt_generator(g, lr, seconds=5)
+    took = time.perf_counter() - start
+    assert 4.5 < took < 5.5 and adapted.adaptation["steps"] > 0, took
+    adapter = adapt.Adapter(g)
+    for x in (lr, data.degrade(data.demo_slice(seed=6, size=240), 4)[None].repeat(3, 0)):
+        adapter.adapt(x, 2.0 + adapter.trace_seconds)
+        assert adapter.last["steps"] > 0
+    assert adapter._step.experimental_get_tracing_count() == 1

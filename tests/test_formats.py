@@ -1,0 +1,177 @@
+"""srgan_course.formats: real scans (NIfTI, DICOM, PNG/TIFF, NPY, h5) in, the fastMRI single-coil layout out.
+
+Every test file is made here, small, with nibabel / pydicom / Pillow; nothing is downloaded.
+"""
+import h5py
+import nibabel as nib
+import numpy as np
+import pydicom
+import pytest
+from PIL import Image
+
+from srgan_course import data, formats
+from srgan_course.data import DataError
+
+
+def oblique_affine(zooms=(0.8, 0.9, 2.5), degrees=20.0, tilt=8.0, offset=(-40.0, 12.0, 30.0)):
+    "RAS+ affine with voxel sizes `zooms`, rotated about z then tilted about x, shifted by `offset`."
+    a, t = np.radians(degrees), np.radians(tilt)
+    rz = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    rx = np.array([[1, 0, 0], [0, np.cos(t), -np.sin(t)], [0, np.sin(t), np.cos(t)]])
+    A = np.eye(4); A[:3, :3] = rx @ rz @ np.diag(zooms); A[:3, 3] = offset
+    return A
+
+
+def volume(shape=(24, 20, 18), seed=0):
+    "A positive random volume with some structure, float32."
+    rng = np.random.default_rng(seed)
+    return (rng.random(shape) * 500 + 100 * np.arange(shape[2])).astype(np.float32)
+
+
+def dicom_from_affine(folder, vol, A, **kw):
+    "Write `vol` (rows, cols, slices) as a DICOM series whose geometry is the RAS+ affine `A` (index order r, c, k)."
+    lps = np.diag([-1.0, -1.0, 1.0, 1.0]) @ A
+    ps = np.linalg.norm(lps[:3, :2], axis=0)
+    col_dir, row_dir = lps[:3, 0] / ps[0], lps[:3, 1] / ps[1]   # r grows along the column direction, c along the row
+    step = lps[:3, 2] @ np.cross(row_dir, col_dir)              # signed: a right-handed RAS affine runs against the DICOM normal
+    return formats.write_dicom_series(folder, np.moveaxis(vol, 2, 0), pixel_spacing=ps, slice_spacing=step,
+                                      orientation=(*row_dir, *col_dir), origin=lps[:3, 3], **kw)
+
+
+def same_voxels(a, b):
+    "Assert two Scans (slices along axis 2) hold the same values at the same scanner positions; returns index map b <- a."
+    M = np.linalg.inv(b.affine) @ a.affine                       # voxel of `a` -> voxel of `b`
+    np.testing.assert_allclose(M, np.round(M), atol=1e-4)        # the same grid, maybe flipped or permuted
+    va, vb = np.moveaxis(a.image, 0, 2), np.moveaxis(b.image, 0, 2)
+    ia = np.indices(va.shape).reshape(3, -1)
+    ib = np.round(M[:3, :3] @ ia + M[:3, 3:]).astype(int)
+    np.testing.assert_allclose(vb[tuple(ib)], va[tuple(ia)], atol=1e-3)
+    return np.round(M)
+
+
+def test_nifti_and_dicom_of_the_same_volume_read_the_same(tmp_path):
+    "Same voxels, same geometry in two formats: the same image and the same RAS+ affine come back."
+    vol, A = np.round(volume()), oblique_affine()
+    nib.save(nib.Nifti1Image(vol, A), tmp_path / "t1.nii.gz")
+    paths = dicom_from_affine(tmp_path / "series", vol, A)
+    for i, p in enumerate(paths[::-1]):   # names in reverse order and InstanceNumbers scrambled: only positions are left
+        ds = pydicom.dcmread(p); ds.InstanceNumber = (7 * i) % len(paths) + 1; ds.save_as(tmp_path / "series" / f"z{i:02d}")
+        p.unlink()
+    nii, dcm = formats.read_scan(tmp_path / "t1.nii.gz"), formats.read_scan(tmp_path / "series")
+    np.testing.assert_allclose(nii.affine, A, atol=1e-5)
+    M = same_voxels(dcm, nii)
+    np.testing.assert_array_equal(M[:3, :3], np.diag([1, 1, -1]))   # DICOM stacks along its normal: the slice order flips
+    np.testing.assert_allclose(dcm.voxel_size, nii.voxel_size, atol=1e-6)
+
+
+def test_converted_file_reads_back_unchanged(tmp_path):
+    "import -> read_volume / check_volume / list_volumes: the same image, k-space that forms it, the real voxel size."
+    vol = volume()
+    nib.save(nib.Nifti1Image(vol, oblique_affine()), tmp_path / "sub-03_T2w.nii.gz")
+    written = formats.import_files(tmp_path / "sub-03_T2w.nii.gz", tmp_path / "out", axis="all")
+    assert [p.name for p in written] == ["sub-03_T2w_ax0.h5", "sub-03_T2w_ax1.h5", "sub-03_T2w_ax2.h5"]
+    assert data.list_volumes(tmp_path / "out", strict=True) == written
+    for axis, path in enumerate(written):
+        scan = formats.read_scan(tmp_path / "sub-03_T2w.nii.gz", axis=axis)
+        v = data.read_volume(path)
+        np.testing.assert_array_equal(v.target, scan.image)
+        formed = data.image_from_kspace(v.kspace, crop=scan.image.shape[1:])
+        assert np.abs(formed - scan.image).max() < 1e-5 * scan.image.max()
+        assert data.check_volume(path).shape == scan.image.shape
+        np.testing.assert_allclose(formats.read_scan(path).voxel_size, scan.voxel_size, rtol=1e-6)
+        assert v.attrs["patient_id"] == formats.pseudonymise("sub-03") and v.attrs["kspace_origin"] == "magnitude"
+        assert v.attrs["source"] == "sub-03_T2w.nii.gz" and np.isclose(v.attrs["max"], scan.image.max())
+
+
+def test_h5_header_holds_the_real_field_of_view(tmp_path):
+    vol = volume((32, 40, 20))
+    path = formats.write_fastmri(tmp_path / "v.h5", np.moveaxis(vol, 2, 0), voxel_size=(0.5, 0.7, 3.0))
+    with h5py.File(path) as f: header = f["ismrmrd_header"][()]
+    assert data.header_sizes(header)["recon"] == (32, 40, 1)
+    np.testing.assert_allclose(formats._header_fov(header), (16.0, 28.0, 3.0))
+
+
+def test_no_name_or_hospital_number_reaches_the_file(tmp_path):
+    formats.write_dicom_series(tmp_path / "s", np.full((2, 16, 16), 9.0), patient_id="MRN-0042")
+    for p in (tmp_path / "s").iterdir():
+        ds = pydicom.dcmread(p); ds.PatientName = "DOE^JANE"; ds.save_as(p)
+    (path,) = formats.import_files(tmp_path / "s", tmp_path / "out")
+    with h5py.File(path) as f:
+        text = repr(dict(f.attrs)) + f["ismrmrd_header"][()].decode()
+    assert "MRN-0042" not in text and "DOE" not in text
+    assert data.read_volume(path).attrs["patient_id"] == formats.pseudonymise("MRN-0042")
+
+
+def test_dicom_rescale_and_multiple_series(tmp_path):
+    formats.write_dicom_series(tmp_path / "mixed" / "a", np.full((2, 16, 16), 300.0), rescale=(2.0, -100.0), series_description="T1")
+    formats.write_dicom_series(tmp_path / "mixed" / "b", np.full((3, 20, 16), 7.0), series_description="localiser")
+    with pytest.raises(DataError, match="2 DICOM series.*T1.*localiser|2 DICOM series.*localiser.*T1"):
+        formats.read_scan(tmp_path / "mixed")
+    t1 = formats.read_scan(tmp_path / "mixed", series="T1")
+    np.testing.assert_allclose(t1.image, 300.0)
+    uid = formats.read_scan(tmp_path / "mixed", series="localiser").datasets[0].SeriesInstanceUID
+    assert formats.read_scan(tmp_path / "mixed", series=uid).image.shape == (3, 20, 16)
+
+
+def test_images_and_arrays(tmp_path):
+    Image.fromarray((np.arange(600).reshape(20, 30) * 100).astype(np.uint16)).save(tmp_path / "a.png")
+    np.testing.assert_array_equal(formats.read_scan(tmp_path / "a.png").image[0], np.arange(600).reshape(20, 30) * 100)
+    pages = [Image.fromarray(np.full((18, 18), v, np.uint8)) for v in (10, 20, 30)]
+    pages[0].save(tmp_path / "stack.tif", save_all=True, append_images=pages[1:])
+    np.testing.assert_array_equal(formats.read_scan(tmp_path / "stack.tif").image[:, 0, 0], [10, 20, 30])
+    np.save(tmp_path / "c.npy", np.full((2, 16, 20), 3 - 4j, np.complex64))
+    scan = formats.read_scan(tmp_path / "c.npy")
+    assert scan.image.shape == (2, 16, 20) and np.allclose(scan.image, 5) and "magnitude" in scan.meta["notes"][0]
+
+
+def test_4d_nifti_needs_a_volume(tmp_path):
+    nib.save(nib.Nifti1Image(np.stack([volume(), 2 * volume()], -1), np.eye(4)), tmp_path / "bold.nii")
+    with pytest.raises(DataError, match=r"bold.nii: 4-D NIfTI .* --volume 0..1"):
+        formats.read_scan(tmp_path / "bold.nii")
+    np.testing.assert_allclose(formats.read_scan(tmp_path / "bold.nii", volume=1).image, 2 * formats.read_scan(tmp_path / "bold.nii", volume=0).image, rtol=1e-5)
+
+
+@pytest.mark.parametrize("case", ["4d", "nopixels", "rgb", "mixed", "small", "nan", "compressed"])
+def test_bad_input_leaves_nothing(tmp_path, case):
+    "Each bad input: one-line DataError naming the file; a good file imported with it is not left behind either."
+    good = tmp_path / "good.npy"; np.save(good, np.ones((20, 20)))
+    d = tmp_path / "in"; d.mkdir()
+    if case == "4d": bad, expected = d / "x.nii.gz", "--volume"; nib.save(nib.Nifti1Image(np.ones((20, 20, 20, 3), np.float32), np.eye(4)), bad)
+    elif case == "rgb": bad, expected = d / "x.png", "colour"; Image.fromarray(np.dstack([np.full((20, 20), v, np.uint8) for v in (1, 2, 3)])).save(bad)
+    elif case == "small": bad, expected = d / "x.npy", "at least 16×16"; np.save(bad, np.ones((15, 40)))
+    elif case == "nan": bad, expected = d / "x.npy", "NaN"; np.save(bad, np.full((20, 20), np.inf))
+    elif case == "mixed":
+        bad, expected = d / "mixed", "--series"
+        formats.write_dicom_series(bad / "1", np.ones((1, 16, 16))); formats.write_dicom_series(bad / "2", np.ones((1, 16, 16)))
+    else:
+        (p,) = formats.write_dicom_series(d / "s", np.ones((1, 16, 16)))
+        ds = pydicom.dcmread(p)
+        if case == "nopixels": del ds.PixelData; expected = "no pixel data"
+        else:
+            from pydicom.pixels import get_decoder
+            from pydicom.uid import JPEGLSLossless
+            if get_decoder(JPEGLSLossless).is_available: pytest.skip("a JPEG-LS decoder is installed here")
+            ds.file_meta.TransferSyntaxUID = JPEGLSLossless; ds.PixelData = pydicom.encaps.encapsulate([bytes(10)])
+            expected = "pip install"
+        bad = d / "x.dcm"; ds.save_as(bad)
+    with pytest.raises(DataError) as err:
+        formats.import_files([good, bad], tmp_path / "out")
+    message = str(err.value)
+    assert expected in message and str(bad) in message and "\n" not in message, message
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "existing").mkdir(); (tmp_path / "existing" / "keep.txt").write_text("x")
+    with pytest.raises(DataError): formats.import_files([good, bad], tmp_path / "existing")
+    assert sorted(p.name for p in (tmp_path / "existing").iterdir()) == ["keep.txt"]
+
+
+def test_slices_and_options(tmp_path):
+    nib.save(nib.Nifti1Image(volume(), np.eye(4)), tmp_path / "v.nii")
+    (p,) = formats.import_files(tmp_path / "v.nii", tmp_path / "o", axis=1, slices="5:-5", patient_id="P7", licence="CC0", source="mine")
+    assert p.name == "v_ax1.h5"
+    v = data.read_volume(p, load_kspace=False)
+    np.testing.assert_array_equal(v.target, formats.read_scan(tmp_path / "v.nii", axis=1).image[5:-5])
+    assert (v.attrs["patient_id"], v.attrs["licence"], v.attrs["source"]) == (formats.pseudonymise("P7"), "CC0", "mine")
+    with pytest.raises(ValueError, match="a:b"): formats.import_files(tmp_path / "v.nii", tmp_path / "o2", slices="5")
+    with pytest.raises(ValueError, match="0, 1, 2 or all"): formats.import_files(tmp_path / "v.nii", tmp_path / "o2", axis=3)
+    with pytest.raises(DataError, match="selects none"): formats.import_files(tmp_path / "v.nii", tmp_path / "o2", slices="30:40")
+    assert not (tmp_path / "o2").exists()
