@@ -7,7 +7,7 @@ Docs: https://srgan-course.github.io/srgan_course/benchmark.html.md"""
 # %% auto #0
 __all__ = ['matmul_peak_flops', 'step_passes', 'step_flops', 'time_train_steps', 'benchmark']
 
-# %% ../nbs/17_benchmark.ipynb #6bd42c41
+# %% ../nbs/17_benchmark.ipynb #3d66f90d
 import time
 
 import numpy as np
@@ -15,9 +15,9 @@ import tensorflow as tf
 
 from . import data
 from .generators import count_flops, Upscaler
-from .model import SRResCycGAN
+from .model import SRResCycGAN, build_model
 from .callbacks import StepTimer
-from .train import TrainConfig, build_model
+from .train import TrainConfig
 
 # %% ../nbs/17_benchmark.ipynb #73d103e4
 def matmul_peak_flops(n=2048,  # matrix side
@@ -36,7 +36,7 @@ def matmul_peak_flops(n=2048,  # matrix side
         start = time.perf_counter(); run(a, b).numpy(); best = min(best, time.perf_counter() - start)
     return 2 * n ** 3 * repeats / best
 
-# %% ../nbs/17_benchmark.ipynb #b74a84e8
+# %% ../nbs/17_benchmark.ipynb #652e6776
 def step_passes(model: SRResCycGAN, # a built model (model.build_model)
                 lr_shape, # (h, w, c) of one LR patch
                 warm=None): # a content-only warm-up step? None: the model's current state
@@ -62,7 +62,7 @@ def step_flops(model: SRResCycGAN, lr_shape, # a built model, (h, w, c) of one L
         if (net.name, shape) not in forward: forward[net.name, shape] = count_flops(net, shape)
     return batch_size * sum(forward[net.name, shape] * cost for _, net, shape, cost in step_passes(model, lr_shape, warm))
 
-# %% ../nbs/17_benchmark.ipynb #cfcff0ee
+# %% ../nbs/17_benchmark.ipynb #d5ccbb99
 def time_train_steps(model: SRResCycGAN, # a built model (model.build_model)
                      lr_shape, batch_size, # (h, w, c) of one LR patch, examples per step
                      steps=10, warmup=3): # timed steps, untimed steps before them
@@ -76,7 +76,7 @@ def time_train_steps(model: SRResCycGAN, # a built model (model.build_model)
     model.fit(ds, steps_per_epoch=warmup + steps, epochs=1, verbose=0, shuffle=False, callbacks=[timer])
     return np.array(timer.times[warmup:])
 
-# %% ../nbs/17_benchmark.ipynb #66fd8b70
+# %% ../nbs/17_benchmark.ipynb #b2a34fe6
 def benchmark(steps=10,  # timed training steps after warm-up
               warmup=3,  # untimed steps (tracing, allocation)
               batch_size=16, hr_patch=128, scale=4, width=64, d_width=64, num_blocks=5,  # the paper's configuration

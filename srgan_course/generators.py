@@ -166,7 +166,8 @@ class Upscaler:
 _COUNTED = (keras.layers.Conv2D, keras.layers.Dense, WeightNormConv2D, ResidualBlock, keras.Model)  # layers whose FLOPs count
 
 def layer_flops(layer, in_shape, out_shape):  # the layer, its input and output shapes on a batch of one
-    "Forward FLOPs (2 × multiply-accumulates) of one call of a conv, residual block, dense layer or nested model."
+    "Forward FLOPs (2 × multiply-accumulates) of one call of a conv, residual block, dense layer or nested model; 0 for others."
+    if not isinstance(layer, _COUNTED): return 0
     if isinstance(layer, keras.Model): return count_flops(layer, in_shape[1:])
     if isinstance(layer, keras.layers.Dense): return 2 * int(np.prod(in_shape[1:])) * layer.units
     cin, (h, w) = in_shape[-1], out_shape[1:3]

@@ -26,10 +26,10 @@ from . import data as srdata
 from . import metrics as srmetrics
 from .generators import Upscaler
 from .model import ABLATIONS, ModelConfig, SRResCycGAN, build_model, current_learning_rate
-from .callbacks import (TrainingDiverged, Checkpointer, CheckpointCallback, NaNGuard, StopAtStep, WarmUp,
-                                    TensorBoardLogger, SampleGrid, StepTimer, QualityCurve, atomic_write, save_generator)
+from .callbacks import TrainingDiverged, Checkpointer, CheckpointCallback, NaNGuard, StopAtStep, WarmUp
+from .callbacks import TensorBoardLogger, SampleGrid, StepTimer, QualityCurve, atomic_write, save_generator
 
-# %% ../nbs/14_training.ipynb #260ed067
+# %% ../nbs/14_training.ipynb #7d3d1e98
 DISTRIBUTE = ("auto", "none", "mirrored", "multiworker")
 
 @dataclass
@@ -55,7 +55,7 @@ class TrainConfig(ModelConfig):
     resume: bool = False           # continue the run in --out from its last checkpoint
     verbose: int = 1               # Keras progress bar with ETA (1) or none (0)
 
-# %% ../nbs/14_training.ipynb #93202952
+# %% ../nbs/14_training.ipynb #12e275b9
 @patch(cls_method=True)
 def paper(cls:TrainConfig, **kw):
     "The published SRResCycGAN setting (x4, LR 32 -> HR 128, batch 16, width 64, 5 blocks, 51k steps)."
@@ -97,7 +97,7 @@ def cached_demo_volumes(volumes, seed, slices): # -> list of .h5 paths
     except OSError: shutil.rmtree(tmp, ignore_errors=True)  # another run finished the same folder first
     return srdata.list_volumes(folder)
 
-# %% ../nbs/14_training.ipynb #97bb7f5e
+# %% ../nbs/14_training.ipynb #25e08344
 def volume_subject(path): # a fastMRI .h5 file
     "The subject of a volume: its `patient_id` attribute, or the file name when it has none."
     try:
@@ -119,7 +119,7 @@ def split_by_subject(paths, # fastMRI .h5 files
     pick = lambda val: [p for s in sorted(subjects) if (s in held) == val for p in subjects[s]]
     return pick(False), pick(True)
 
-# %% ../nbs/14_training.ipynb #8de678d2
+# %% ../nbs/14_training.ipynb #9a7208ca
 def _folder_volumes(folder, flag):
     folder = Path(folder)
     if not folder.is_dir(): raise FileNotFoundError(f"{flag} {folder}: no such folder (expected fastMRI .h5 volumes)")
@@ -138,7 +138,7 @@ def prepare_volumes(cfg: TrainConfig, run_dir=None): # -> (train paths, validati
                                       f"volumes, e.g. {shared[0]!r}; validation must hold out whole subjects")
     return train, val
 
-# %% ../nbs/14_training.ipynb #a47b1885
+# %% ../nbs/14_training.ipynb #d0f453e0
 def make_datasets(cfg: TrainConfig, train_paths, val_paths, seed=None): # -> (train, validation) tf.data
     "Training batches (random patches, forever) and a fixed, cached set of validation batches."
     seed = cfg.seed if seed is None else seed
@@ -265,7 +265,7 @@ def score_generator(g_hr, val_paths, cfg: TrainConfig): # -> {method: {psnr, ssi
                               noise_sigma=eval_noise(cfg), seed=cfg.seed)
     return {r["method"]: {k: r[k] for k in ("psnr", "ssim", "nmse")} for r in table.summary()}
 
-# %% ../nbs/14_training.ipynb #8fc07994
+# %% ../nbs/14_training.ipynb #fe8528a5
 def train_from_config(config, # TrainConfig | argparse.Namespace (from add_train_arguments) | dict
                       callbacks=()): # extra Keras callbacks (e.g. a dashboard.TrainingDashboard)
     "Train (or resume) a run; writes checkpoints, logs, samples.png, metrics.json; returns the metrics dict."
@@ -302,7 +302,7 @@ def train_from_config(config, # TrainConfig | argparse.Namespace (from add_train
     finally:
         keras.mixed_precision.set_global_policy(policy)
 
-# %% ../nbs/14_training.ipynb #9b9e0f22
+# %% ../nbs/14_training.ipynb #70dbe1e0
 def _cli_type(annotation):
     "The argparse `type` of a field: int, float or str (None allowed), or a comma-separated tuple (a lone value stays scalar if allowed)."
     union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
