@@ -196,7 +196,7 @@ def main(argv=None):
     args = build_parser(with_train=command == "train").parse_args(argv)
     user_errors = USER_ERRORS
     if command == "train":
-        from srgan_course.train import TrainingDiverged  # a diverged run is the user's to fix (lower the learning rate)
+        from srgan_course.callbacks import TrainingDiverged  # a diverged run is the user's to fix (lower the learning rate)
         user_errors += (TrainingDiverged,)
     try:
         args.func(args)

@@ -148,16 +148,31 @@ class Upscaler:
     "Super-resolve normalised (N, h, w) or (h, w) slices with a G_HR, `batch_size` slices at a time, traced once."
     def __init__(self, model,  # a G_HR: LR (B, h, w, 1) -> HR (B, s·h, s·w, 1)
                  batch_size=4):  # slices per forward pass
-        self.model, self.batch_size = model, batch_size
+        self.model, self.batch_size, self._min_size = model, batch_size, None
         spec = tf.TensorSpec((None, None, None, 1), tf.float32)  # any batch and slice size: one trace for every call
         self._fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
         self.scale = int(model.compute_output_spec(keras.KerasTensor((1, 8, 8, 1))).shape[1]) // 8
+
+    @property
+    def min_size(self):
+        "Smallest LR side (pixels) the network accepts, found once by trying it: its reflect paddings need a few pixels."
+        def accepts(n):
+            try: self._fn(tf.zeros((1, n, n, 1))); return True
+            except (tf.errors.InvalidArgumentError, ValueError): return False
+        if self._min_size is None: self._min_size = next((n for n in range(1, 17) if accepts(n)), 16)
+        return self._min_size
+
+    def check_size(self, h, w):  # LR slice height and width
+        "ValueError naming the minimum if an (h, w) slice is too small for the network."
+        if min(h, w) < 16 and min(h, w) < self.min_size:  # 16 pixels and more always fit: no probing for real slices
+            raise ValueError(f"slices of {h}×{w} pixels are smaller than the network's minimum input of {self.min_size}×{self.min_size} pixels")
 
     def __call__(self, lr):  # (N, h, w) stack or one (h, w) slice, normalised
         lr = np.asarray(lr, np.float32)
         single = lr.ndim == 2
         if single: lr = lr[None]
         if lr.ndim != 3: raise ValueError(f"expected LR slices (N, h, w) or one slice (h, w), got shape {lr.shape}")
+        self.check_size(*lr.shape[1:])
         sr = np.concatenate([np.asarray(self._fn(tf.constant(lr[i:i + self.batch_size, ..., None])))[..., 0]
                              for i in range(0, len(lr), self.batch_size)])
         return sr[0] if single else sr

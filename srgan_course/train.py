@@ -86,7 +86,7 @@ def demo_cache_dir():
 def cached_demo_volumes(volumes, seed, slices): # -> list of .h5 paths
     "Demo volumes made once and reused (about 30 MB each); written under a temporary name, renamed when complete."
     from srgan_course import __version__
-    folder = demo_cache_dir() / f"v{__version__}_seed{seed}_n{volumes}_s{slices}"
+    folder = demo_cache_dir() / f"v{__version__}_p{srdata.PHANTOM_VERSION}_seed{seed}_n{volumes}_s{slices}"  # new phantoms: new folder
     if folder.is_dir():
         have = srdata.list_volumes(folder)
         if len(have) == volumes: return have
