@@ -120,7 +120,7 @@ def adapt(self: Adapter, lr_slices,  # the scan's LR slices (N, h, w) or (h, w),
         t = time.perf_counter()
         losses.append(float(self._step(sons, fathers, p, tf.constant([seed, len(losses)], tf.int64))))
         times.append(time.perf_counter() - t)
-    self.last = dict(steps=len(losses), seconds=time.perf_counter() - start + self.trace_seconds, patch=int(p),
+    self.last = dict(steps=len(losses), seconds=time.perf_counter() - start + self.trace_seconds, compile_seconds=self.trace_seconds, patch=int(p),
                      pairs=int(sons.shape[0]), loss_first=losses[0] if losses else None, loss_last=float(np.mean(losses[-10:])) if losses else None)
     return self.model
 
