@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import data
+from . import phantoms
 from .generators import count_flops, Upscaler
 from .model import SRResCycGAN, build_model
 from .callbacks import StepTimer
@@ -89,7 +90,8 @@ def benchmark(steps=10,  # timed training steps after warm-up
     progress("measuring the float32 matmul peak ...")
     peak = matmul_peak_flops()
     cfg = TrainConfig.paper(batch_size=batch_size, hr_patch=hr_patch, scale=scale, width=width, d_width=d_width,
-                            num_blocks=num_blocks, lambda_perceptual=1.0 if perceptual else 0.0, verbose=0)
+                            num_blocks=num_blocks, lambda_perceptual=1.0 if perceptual else 0.0, verbose=0,
+                            perceptual_weights="random")  # untrained VGG19: the same arithmetic as ImageNet weights, no file needed
     model = build_model(cfg)
     lr_shape = (hr_patch // scale, hr_patch // scale, 1)
     progress(f"timing {steps} training steps (x{scale}, LR {lr_shape[0]}² -> HR {hr_patch}², batch {batch_size}) ...")
@@ -97,8 +99,8 @@ def benchmark(steps=10,  # timed training steps after warm-up
     flops = step_flops(model, lr_shape, batch_size)
     median = float(np.median(times))
     progress("timing upscaling (80x80 -> 320x320) ...")
-    upscaler = weights if hasattr(weights, "scale") and callable(weights) else Upscaler(load_generator(weights, scale))
-    lr_slice = data.degrade(data.demo_slice(seed=5), scale)
+    upscaler = weights if isinstance(weights, Upscaler) else Upscaler(load_generator(weights, scale))
+    lr_slice = data.degrade(phantoms.demo_slice(seed=5), scale)
     upscaler(lr_slice)  # trace
     t0 = time.perf_counter(); upscaler(lr_slice); t_slice = time.perf_counter() - t0
     volume = np.stack([lr_slice] * volume_slices)

@@ -63,7 +63,8 @@ class Checkpointer:
         m = self.model
         return dict(step=self.step, g_iterations=int(m.g_optimizer.iterations.numpy()),
                     d_iterations=int(m.d_optimizer.iterations.numpy()) if m.d_optimizer is not None else None,
-                    learning_rate=current_learning_rate(m.g_optimizer), loss_weights=m.lambdas.as_dict())
+                    learning_rate=current_learning_rate(m.g_optimizer), loss_weights=m.lambdas.as_dict(),
+                    d_learning_rate=current_learning_rate(m.d_optimizer) if m.d_optimizer is not None else None)
 
     def save(self):
         "Write a checkpoint named after the step (once per step) and the state file."
@@ -202,6 +203,7 @@ class SampleGrid(keras.callbacks.Callback):
 # %% ../nbs/12_callbacks.ipynb #b8c5faa7
 class StepTimer(keras.callbacks.Callback):
     "Wall time of every training step; `seconds_per_step` is the median after the first (which includes tracing)."
+    def __init__(self): super().__init__(); self.times, self._t = [], None  # no fit yet: seconds_per_step is NaN
     def on_train_begin(self, logs=None): self.times, self._t = [], None
     def on_train_batch_begin(self, batch, logs=None): self._t = time.perf_counter()
     def on_train_batch_end(self, batch, logs=None): self.times.append(time.perf_counter() - self._t)

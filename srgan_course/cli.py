@@ -35,10 +35,10 @@ def fail(message, code=2):
 # %% ../nbs/18_cli.ipynb #876ac9a0
 def cmd_demo_data(args):
     "Write fastMRI-format demo volumes into `args.out_dir`."
-    from srgan_course import data
+    from srgan_course import phantoms
     if args.volumes < 1: raise ValueError(f"--volumes must be at least 1, got {args.volumes}")
     print(f"writing {args.volumes} demo volume(s) (seed {args.seed}) to {args.out_dir} ...", flush=True)
-    paths = data.make_demo_data(args.out_dir, volumes=args.volumes, seed=args.seed)
+    paths = phantoms.make_demo_data(args.out_dir, volumes=args.volumes, seed=args.seed)
     for p in paths: print(f"  {p}")
     print(f"done: {len(paths)} volume(s) in the fastMRI single-coil layout")
     return paths

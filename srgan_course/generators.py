@@ -104,17 +104,17 @@ def build_g_hr(channels=1,  # image channels: 1 for MRI, 3 for RGB (the original
                grid="kspace",  # where LR pixels sit on the HR grid: "kspace" or "bicubic" (see GridUpsample)
                name="G_HR",
                alpha_init=math.log(2.0),  # initial log-scale of the projection radius (the paper: log 2)
-               upsample="bilinear"):  # the base upsampler: "bilinear" (the paper) or "zero_fill" (k-space data)
+               upsample="bilinear",  # the base upsampler: "bilinear" (the paper) or "zero_fill" (k-space data)
+               projection=True):  # cap the residual by the L2 projection (the paper); False: subtract it as is (noise-free k-space MR, below)
     "SRResDNet: LR (B, h, w, channels) -> HR (B, s·h, s·w, channels) in [0, 1], upsample then subtract a projected residual."
     _check_builder_args(channels=channels, scale=scale, width=width, num_blocks=num_blocks)
     lr = keras.Input((None, None, channels), name="lr")
     up = GridUpsample(scale, grid, interpolation=upsample, dtype="float32", name="upsample")(lr)
-    sigma = NoiseEstimator(name="noise_estimator")(up)
     h = WeightNormConv2D(width, 5, padding="reflect", name="encoder")(up)
     for b in range(num_blocks):
         h = ResidualBlock(width, 3, first=(b == 0), name=f"block{b}")(h)
     r = WeightNormConv2D(channels, 5, padding="same", transpose=True, name="decoder")(h)
-    r = L2Projection(alpha_init, name="projection")(r, sigma)
+    if projection: r = L2Projection(alpha_init, name="projection")(r, NoiseEstimator(name="noise_estimator")(up))
     sr = keras.layers.Subtract(dtype="float32", name="subtract")([up, r])
     return ImageModel(lr, keras.layers.ReLU(max_value=1.0, dtype="float32", name="clip")(sr), name=name)
 
@@ -122,6 +122,7 @@ def build_g_hr(channels=1,  # image channels: 1 for MRI, 3 for RGB (the original
 def g_hr_stages(model, lr):
     "Intermediate tensors of a G_HR model on `lr`: dict of upsampled, sigma, residual, projected, output."
     names = {"upsampled": "upsample", "sigma": "noise_estimator", "residual": "decoder", "projected": "projection"}
+    names = {k: v for k, v in names.items() if any(l.name == v for l in model.layers)}  # no projection: no sigma either
     probe = keras.Model(model.input, [model.get_layer(v).output for v in names.values()] + [model.output])
     return dict(zip(list(names) + ["output"], [np.asarray(t) for t in probe(lr)]))
 

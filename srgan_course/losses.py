@@ -15,12 +15,13 @@ import tensorflow as tf
 import keras
 
 from .adversarial import as_float, check_same_shape, per_example_mean
+from .metrics import tf_psnr
 
 # %% auto #0
 __all__ = ['IMAGENET_BGR_MEAN', 'VGG19_WEIGHTS_FILE', 'VGG19_WEIGHTS_URL', 'VGG19_WEIGHTS_MD5', 'LOSS_WEIGHT_DEFAULTS',
            'LOSS_WEIGHT_SOURCES', 'content_l1', 'image_gradients', 'gradient_loss', 'vgg_preprocess',
-           'imagenet_vgg19_weights', 'PerceptualLoss', 'LossWeights', 'generator_total', 'weight_sliders', 'PixelSR',
-           'show_pixel_sr', 'pixel_sr_widget']
+           'vgg19_weights_help', 'imagenet_vgg19_weights', 'PerceptualLoss', 'LossWeights', 'generator_total',
+           'weight_sliders', 'LiveSR', 'show_live_sr', 'live_sr_widget']
 
 # %% ../nbs/10_sr_losses.ipynb #fc493e42
 def _hr_sr(hr, sr, rank=None):
@@ -61,7 +62,7 @@ def vgg_preprocess(x):
     "[0, 1] NHWC images (1 or 3 channels, RGB) -> VGG19 Caffe input: x255, RGB->BGR, minus the ImageNet means."
     x = as_float(x)
     channels = x.shape[-1]
-    if channels == 1: x = tf.repeat(x, 3, axis=-1)
+    if channels == 1: x = tf.concat([x, x, x], axis=-1)  # not tf.repeat: its gradient logs a oneDNN DT_INT32 line
     elif channels != 3: raise ValueError(f"VGG19 needs 1 (grayscale) or 3 (RGB) channels, got images with {channels}")
     return tf.reverse(x * 255.0, axis=[-1]) - tf.constant(IMAGENET_BGR_MEAN, x.dtype)
 
@@ -70,11 +71,17 @@ VGG19_WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 VGG19_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/" + VGG19_WEIGHTS_FILE
 VGG19_WEIGHTS_MD5 = "253f8cb515780f3b799900260a226db6"  # the hash keras.applications checks
 
+def vgg19_weights_help(flag="--perceptual-weights"): # how the option is spelled where the help is shown
+    "How to get the ImageNet VGG19 (no top) weights onto this machine, in one sentence."
+    return (f"pass {flag} /path/to/{VGG19_WEIGHTS_FILE} (offline: download it from {VGG19_WEIGHTS_URL} on a machine "
+            f"with internet, or copy ~/.keras/models/{VGG19_WEIGHTS_FILE} from one where Keras already has it), "
+            f"or {flag} imagenet to use ~/.keras/models/ (downloading the file once if it is not there)")
+
 def _offline_help(reason):
-    return (f"Could not get the ImageNet VGG19 weights ({reason}). Offline? Download {VGG19_WEIGHTS_FILE} "
-            f"from {VGG19_WEIGHTS_URL} on a machine with internet, then pass its path: "
-            f"PerceptualLoss(weights='/path/to/{VGG19_WEIGHTS_FILE}') (or copy it into ~/.keras/models/); "
-            f"or use weights=None for random VGG19 features.")
+    return (f"Could not get the ImageNet VGG19 weights ({reason}). Offline? Download {VGG19_WEIGHTS_FILE} from "
+            f"{VGG19_WEIGHTS_URL} on a machine with internet (or copy ~/.keras/models/{VGG19_WEIGHTS_FILE} from one where "
+            f"Keras already has it), then pass its path: PerceptualLoss(weights='/path/to/{VGG19_WEIGHTS_FILE}') or "
+            f"srgan-course train --perceptual-weights /path/to/{VGG19_WEIGHTS_FILE}; weights='random' is an untrained VGG19.")
 
 def imagenet_vgg19_weights(origin=VGG19_WEIGHTS_URL, # where to download from
                            cache_dir=None,          # Keras cache folder (default ~/.keras); the file goes in <cache_dir>/models
@@ -94,7 +101,7 @@ def _vgg_layer_names():
 class PerceptualLoss:
     "Per-example distance (B,) between VGG19 features of hr and sr; the frozen extractor is built once."
     def __init__(self, layer="block5_conv4",  # VGG19 layer name, e.g. "block5_conv4" (SRResCGAN), "block2_conv2"
-                 weights=None,            # None (random features) | "imagenet" | path to the no-top .h5 file
+                 weights=None,            # "imagenet" | path to the no-top .h5 file | "random" or None: untrained VGG19 (tests)
                  before_activation=True,  # conv features before their ReLU (SRResCGAN / ESRGAN)
                  distance="l1",           # "l1" (SRResCGAN) | "l2" (Guerreiro et al.)
                 ):
@@ -106,7 +113,7 @@ class PerceptualLoss:
 
     @staticmethod
     def _resolve_weights(weights):
-        if weights is None: return None
+        if weights is None or weights == "random": return None
         if weights == "imagenet": return imagenet_vgg19_weights()
         path = Path(weights).expanduser()
         if not path.is_file(): raise FileNotFoundError(_offline_help(f"weights file {str(path)!r} does not exist"))
@@ -215,24 +222,27 @@ def weight_sliders(weights: LossWeights, # the variables the sliders control
     return box
 
 # %% ../nbs/10_sr_losses.ipynb #b48bcf93
-class PixelSR:
-    "Super-resolve one image by optimising its pixels against the weighted SR losses (live weights)."
-    def __init__(self, hr,                  # ground-truth image (H, W) in [0, 1]
-                 scale=4,                   # downsampling factor of the low-resolution input
+class LiveSR:
+    "A tiny residual CNN over bicubic, trained on `train_hr` with the weighted SR losses (live weights), scored on held-out `test_hr`."
+    def __init__(self, train_hr,            # training slices (N, H, W) in [0, 1]
+                 test_hr,                   # held-out slices (M, H, W) of other subjects: scored, never trained on
+                 scale=4,                   # downsampling factor of the low-resolution inputs
                  weights: LossWeights = None, # loss weights (default: LossWeights())
                  perceptual: PerceptualLoss = None, # optional perceptual loss (None: no perceptual term)
-                 learning_rate=0.01):
-        hr = np.asarray(hr, np.float32)
-        if hr.ndim != 2 or hr.shape[0] % scale or hr.shape[1] % scale:
-            raise ValueError(f"hr must be one (H, W) image with H and W divisible by scale={scale}, got shape {hr.shape}")
+                 width=16, learning_rate=3e-3, seed=0): # network width, Adam learning rate, initialisation seed
+        train_hr, test_hr = np.asarray(train_hr, np.float32), np.asarray(test_hr, np.float32)
+        for name, x in (("train_hr", train_hr), ("test_hr", test_hr)):
+            if x.ndim != 3 or x.shape[1] % scale or x.shape[2] % scale:
+                raise ValueError(f"{name} must be slices (N, H, W) with H and W divisible by scale={scale}, got shape {x.shape}")
         self.scale, self.perceptual = scale, perceptual
         self.weights = weights if weights is not None else LossWeights()
-        self.hr = tf.constant(hr[None, :, :, None])
-        self.lr = self.downsample(self.hr)
-        self.start = tf.clip_by_value(tf.image.resize(self.lr, hr.shape, "bicubic"), 0.0, 1.0)
-        self.sr = tf.Variable(self.start, name="sr_pixels")
+        self.hr, self.test_hr = tf.constant(train_hr[..., None]), tf.constant(test_hr[..., None])
+        self.lr, self.test_lr = self.downsample(self.hr), self.downsample(self.test_hr)
+        keras.utils.set_random_seed(seed)
+        conv = lambda n, act=None: keras.layers.Conv2D(n, 3, padding="same", activation=act)
+        self.net = keras.Sequential([keras.Input((None, None, 1)), conv(width, "relu"), conv(width, "relu"), conv(1)], name="live_sr")
         self.optimizer = keras.optimizers.Adam(learning_rate)
-        self.optimizer.build([self.sr])  # create its slots now: variables created inside tf.function force a second trace
+        self.optimizer.build(self.net.trainable_variables)  # its slots now: variables created inside tf.function force a second trace
         self.traces, self.steps_done = 0, 0
         self._step = tf.function(self._train_step)
 
@@ -240,50 +250,65 @@ class PixelSR:
         "Area (average-pool) downsampling by `scale`: the known G_LR of this toy."
         return tf.nn.avg_pool2d(x, self.scale, self.scale, "VALID")
 
-    def terms(self, sr):
-        "Unweighted per-example loss terms of the output `sr`."
-        t = dict(content=content_l1(self.hr, sr), tv=gradient_loss(self.hr, sr), cycle=content_l1(self.lr, self.downsample(sr)))
-        if self.perceptual is not None: t["perceptual"] = self.perceptual(self.hr, sr)
+    def bicubic(self, lr):
+        "Bicubic upsampling by `scale`, clipped to [0, 1]."
+        return tf.clip_by_value(tf.image.resize(lr, (lr.shape[1] * self.scale, lr.shape[2] * self.scale), "bicubic"), 0.0, 1.0)
+
+    def __call__(self, lr):
+        "Super-resolve an LR batch: bicubic plus the network's correction, clipped to [0, 1]."
+        up = self.bicubic(lr)
+        return tf.clip_by_value(up + self.net(up), 0.0, 1.0)
+
+    def terms(self, hr, lr, sr):
+        "Unweighted per-example loss terms (B,) of the output `sr` of `lr`, against `hr`."
+        t = dict(content=content_l1(hr, sr), tv=gradient_loss(hr, sr), cycle=content_l1(lr, self.downsample(sr)))
+        if self.perceptual is not None: t["perceptual"] = self.perceptual(hr, sr)
         return t
 
 # %% ../nbs/10_sr_losses.ipynb #e536f3ea
 def _train_step(self):
     self.traces += 1  # Python side effect: runs only while tracing
     with tf.GradientTape() as tape:
-        terms = self.terms(self.sr)
+        terms = self.terms(self.hr, self.lr, self(self.lr))
         total, weighted = generator_total(terms, self.weights)
         loss = tf.reduce_mean(total)
-    self.optimizer.apply_gradients([(tape.gradient(loss, self.sr), self.sr)])
-    self.sr.assign(tf.clip_by_value(self.sr, 0.0, 1.0))
+    variables = self.net.trainable_variables
+    self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     return total, terms, weighted
 
 def _step(self, n=1):
-    "Run `n` compiled optimisation steps; return the last step's losses as Python floats."
+    "Run `n` compiled training steps; return the last step's losses (means over the training slices) as Python floats."
     for _ in range(n): total, terms, weighted = self._step()
     self.steps_done += n
-    return dict(total=float(total[0]), terms={k: float(v[0]) for k, v in terms.items()},
-                weighted={k: float(v[0]) for k, v in weighted.items()})
+    mean = lambda v: float(tf.reduce_mean(v))
+    return dict(total=mean(total), terms={k: mean(v) for k, v in terms.items()}, weighted={k: mean(v) for k, v in weighted.items()})
 
-PixelSR._train_step, PixelSR.step = _train_step, _step
+def _score(self):
+    "PSNR (data range 1) on the held-out slices, averaged: {'model': ..., 'bicubic': ...}."
+    psnr = lambda sr: float(tf.reduce_mean(tf_psnr(self.test_hr, sr)))
+    return dict(model=psnr(self(self.test_lr)), bicubic=psnr(self.bicubic(self.test_lr)))
+
+LiveSR._train_step, LiveSR.step, LiveSR.score = _train_step, _step, _score
 
 # %% ../nbs/10_sr_losses.ipynb #62743ae3
-def show_pixel_sr(problem: PixelSR, losses=None):
-    "Ground truth, bicubic start, current output, and a bar chart of the weighted loss terms."
+def show_live_sr(problem: LiveSR, losses=None):
+    "A held-out slice (ground truth, bicubic, the network's output, with PSNRs) and a bar chart of the weighted loss terms."
     fig, axs = plt.subplots(1, 4, figsize=(12, 3), gridspec_kw=dict(width_ratios=[1, 1, 1, 1.2]))
-    for ax, (title, im) in zip(axs, [("ground truth", problem.hr), ("bicubic (start)", problem.start),
-                                     (f"output after {problem.steps_done} steps", problem.sr)]):
+    score, lr = problem.score(), problem.test_lr[:1]
+    for ax, (title, im) in zip(axs, [("held-out ground truth", problem.test_hr[:1]), (f"bicubic {score['bicubic']:.2f} dB", problem.bicubic(lr)),
+                                     (f"network after {problem.steps_done} steps {score['model']:.2f} dB", problem(lr))]):
         ax.imshow(np.asarray(im)[0, :, :, 0], cmap="gray", vmin=0, vmax=1); ax.set(title=title, xticks=[], yticks=[])
     if losses:
         names = list(losses["weighted"]); axs[3].barh(names, [losses["weighted"][k] for k in names])
-        axs[3].set(title=f"weighted terms, total {losses['total']:.3f}")
+        axs[3].set(title=f"weighted training terms, total {losses['total']:.3f}")
     plt.tight_layout(); plt.show()
     return fig
 
-def pixel_sr_widget(problem: PixelSR,   # the running optimisation
-                    steps_per_change=20, # steps run after each slider move / button press
-                    show=show_pixel_sr,  # draws (problem, losses)
-                   ):
-    "Sliders for the loss weights + a Run button; every change runs a few compiled steps and redraws."
+def live_sr_widget(problem: LiveSR,    # the running training
+                   steps_per_change=20, # steps run after each slider move / button press
+                   show=show_live_sr,   # draws (problem, losses)
+                  ):
+    "Sliders for the loss weights + a Run button; every change trains a few compiled steps and redraws."
     import ipywidgets as W
     out, button = W.Output(), W.Button(description=f"run {steps_per_change} steps")
     def run(*_):
@@ -291,7 +316,7 @@ def pixel_sr_widget(problem: PixelSR,   # the running optimisation
         with out:
             out.clear_output(wait=True); show(problem, box.losses)
         return box.losses
-    names = [n for n in problem.weights.names if n in problem.terms(problem.sr)]
+    names = [n for n in problem.weights.names if n in problem.terms(problem.hr, problem.lr, problem(problem.lr))]
     sliders = weight_sliders(problem.weights, on_change=run, names=names)
     button.on_click(run)
     box = W.VBox([W.HBox([sliders, button]), out])

@@ -8,7 +8,7 @@ Docs: https://srgan-course.github.io/srgan_course/training.html.md"""
 __all__ = ['DISTRIBUTE', 'TrainConfig', 'demo_cache_dir', 'cached_demo_volumes', 'volume_subject', 'split_by_subject',
            'prepare_volumes', 'make_datasets', 'split_cpu', 'make_strategy', 'is_chief',
            'strategy_matches_single_device', 'run_training', 'eval_noise', 'as_config', 'run_folder', 'score_generator',
-           'train_from_config', 'config_help', 'add_train_arguments', 'config_from_args']
+           'run_end_state', 'train_from_config', 'config_help', 'add_train_arguments', 'config_from_args']
 
 # %% ../nbs/14_training.ipynb #60bd0f20
 import argparse, dataclasses, hashlib, json, math, os, shutil, signal, threading, time, types, typing
@@ -23,7 +23,9 @@ from fastcore.basics import patch
 from fastcore.docments import docments
 
 from . import data as srdata
+from . import phantoms
 from . import metrics as srmetrics
+from .losses import VGG19_WEIGHTS_FILE, vgg19_weights_help
 from .generators import Upscaler
 from .model import ABLATIONS, ModelConfig, SRResCycGAN, build_model, current_learning_rate
 from .callbacks import TrainingDiverged, Checkpointer, CheckpointCallback, NaNGuard, StopAtStep, WarmUp
@@ -60,9 +62,21 @@ class TrainConfig(ModelConfig):
 def paper(cls:TrainConfig, **kw):
     "The published SRResCycGAN setting (x4, LR 32 -> HR 128, batch 16, width 64, 5 blocks, 51k steps)."
     d = dict(hr_patch=128, batch_size=16, width=64, num_blocks=5, d_width=64, steps=51_000, warmup_steps=0,
-             learning_rate=1e-4, milestones=(5000, 10000, 20000, 30000), lambda_adv=1.0, lambda_perceptual=1.0,
-             val_every=1000, upsample="bilinear", checkpoint_every=1000, sample_every=1000, log_every=100)
+             learning_rate=1e-4, milestones=(5000, 10000, 20000, 30000), lambda_adv=1.0, gan_kind="ragan",
+             lambda_perceptual=1.0, val_every=1000, upsample="bilinear", checkpoint_every=1000, sample_every=1000, log_every=100)
     return cls(**{**d, **kw})
+
+@patch(as_prop=True)
+def perceptual_on(self:TrainConfig): return self.lambda_perceptual > 0 and self.paired  # build_model adds the VGG19 term
+
+def _perceptual_weights_ok(cfg: TrainConfig):
+    "(condition, message): an active perceptual term needs VGG19 ImageNet weights, or 'random' asked for by name."
+    w = cfg.perceptual_weights
+    if not cfg.perceptual_on or w in ("random", "imagenet"): return True, ""
+    if w is None: return False, (f"--lambda-perceptual {cfg.lambda_perceptual:g} needs the VGG19 ImageNet weights: "
+                                 f"{vgg19_weights_help()}; or --lambda-perceptual 0 to drop the term "
+                                 "(--perceptual-weights random trains against an untrained VGG19, if that is what you want)")
+    return Path(w).expanduser().is_file(), f"--perceptual-weights {w}: no such file (expected {VGG19_WEIGHTS_FILE}, the VGG19 ImageNet no-top weights)"
 
 @patch
 def checks(self:TrainConfig):
@@ -75,7 +89,8 @@ def checks(self:TrainConfig):
         (min(np.atleast_1d(self.noise)) >= 0 and np.size(self.noise) in (1, 2), f"--noise must be one value >= 0 or a range low,high, got {self.noise}"),
         (min(self.val_every, self.checkpoint_every, self.sample_every, self.log_every, self.val_batches) > 0,
          "--val-every, --checkpoint-every, --sample-every, --log-every and --val-batches must be positive"),
-        (not self.resume or self.out, "--resume needs --out RUN_DIR (the run to continue)")]
+        (not self.resume or self.out, "--resume needs --out RUN_DIR (the run to continue)"),
+        _perceptual_weights_ok(self)]
 
 # %% ../nbs/14_training.ipynb #0ed79266
 def demo_cache_dir():
@@ -86,13 +101,13 @@ def demo_cache_dir():
 def cached_demo_volumes(volumes, seed, slices): # -> list of .h5 paths
     "Demo volumes made once and reused (about 30 MB each); written under a temporary name, renamed when complete."
     from srgan_course import __version__
-    folder = demo_cache_dir() / f"v{__version__}_p{srdata.PHANTOM_VERSION}_seed{seed}_n{volumes}_s{slices}"  # new phantoms: new folder
+    folder = demo_cache_dir() / f"v{__version__}_p{phantoms.PHANTOM_VERSION}_seed{seed}_n{volumes}_s{slices}"  # new phantoms: new folder
     if folder.is_dir():
         have = srdata.list_volumes(folder)
         if len(have) == volumes: return have
         shutil.rmtree(folder, ignore_errors=True)  # incomplete or damaged: make it again
     tmp = folder.with_name(f".{folder.name}.tmp{os.getpid()}")
-    srdata.make_demo_data(tmp, volumes=volumes, seed=seed, slices=slices)
+    phantoms.make_demo_data(tmp, volumes=volumes, seed=seed, slices=slices)
     try: os.replace(tmp, folder)
     except OSError: shutil.rmtree(tmp, ignore_errors=True)  # another run finished the same folder first
     return srdata.list_volumes(folder)
@@ -232,7 +247,7 @@ def run_training(model: SRResCycGAN, train_ds, val_ds, cfg: TrainConfig, run_dir
                                f"{ckpt.directory}. Lower --learning-rate or the loss weights"
                                + (", or drop --mixed-precision" if cfg.mixed_precision else "") + ", then --resume.")
     return dict(start_step=start, step=int(model.step_counter.numpy()), interrupted=interrupted,
-                wall_s=time.time() - t0, seconds_per_step=timer.seconds_per_step, history=history,
+                wall_s=time.time() - t0, seconds_per_step=timer.seconds_per_step if start < cfg.steps else None, history=history,
                 curve=curve.points if curve is not None else [])
 
 # %% ../nbs/14_training.ipynb #f7dd8b80
@@ -265,6 +280,15 @@ def score_generator(g_hr, val_paths, cfg: TrainConfig): # -> {method: {psnr, ssi
                               noise_sigma=eval_noise(cfg), seed=cfg.seed)
     return {r["method"]: {k: r[k] for k in ("psnr", "ssim", "nmse")} for r in table.summary()}
 
+def run_end_state(run_dir, step): # -> (completed metrics or None, whether g_hr.keras holds the last checkpoint)
+    "What the end of a run at `step` already wrote: metrics.json for that step, and an export newer than the last checkpoint."
+    run_dir = Path(run_dir)
+    try: metrics = json.loads((run_dir / "metrics.json").read_text())
+    except (OSError, ValueError): metrics = None
+    g_hr, state = run_dir / "g_hr.keras", run_dir / "checkpoints" / "state.json"
+    exported = g_hr.exists() and state.exists() and g_hr.stat().st_mtime >= state.stat().st_mtime
+    return (metrics if exported and metrics is not None and metrics.get("step") == step else None), exported
+
 # %% ../nbs/14_training.ipynb #fe8528a5
 def train_from_config(config, # TrainConfig | argparse.Namespace (from add_train_arguments) | dict
                       callbacks=()): # extra Keras callbacks (e.g. a dashboard.TrainingDashboard)
@@ -272,6 +296,9 @@ def train_from_config(config, # TrainConfig | argparse.Namespace (from add_train
     cfg = as_config(config).validate()
     run_dir = run_folder(cfg)
     print(f"srgan-course train: run folder {run_dir}")
+    if cfg.perceptual_on and cfg.perceptual_weights == "random":
+        print(f"note: --perceptual-weights random: the perceptual loss compares features of an UNTRAINED VGG19, not the paper's "
+              f"ImageNet one (λ {cfg.lambda_perceptual:g}); the run's results are not the paper's perceptual setting")
     train_paths, val_paths = prepare_volumes(cfg, run_dir)
     policy = keras.mixed_precision.global_policy().name
     if cfg.mixed_precision: keras.mixed_precision.set_global_policy("mixed_float16")
@@ -284,20 +311,33 @@ def train_from_config(config, # TrainConfig | argparse.Namespace (from add_train
         if resumed: print(f"resumed at step {resumed['step']} (learning rate {resumed['learning_rate']:.3g})")
         if chief: atomic_write(run_dir / "config.json", json.dumps(asdict(cfg), indent=1, default=str))
         start = int(model.step_counter.numpy())
-        train_ds, val_ds = make_datasets(cfg, train_paths, val_paths, seed=cfg.seed + start)  # fresh patches after a resume
-        print(f"training {cfg.ablation} ({'paired' if cfg.paired else 'unpaired'}) on {len(train_paths)} volumes, "
-              f"{strategy.num_replicas_in_sync} replica(s), steps {start} -> {cfg.steps}")
-        result = run_training(model, train_ds, val_ds, cfg, run_dir, ckpt, callbacks, chief=chief, curve_paths=val_paths)
-        if chief: save_generator(model.g_hr, run_dir / "g_hr.keras")
+        export = True
+        if start >= cfg.steps:  # a finished run (e.g. killed during its final evaluation): train nothing, redo only what is missing
+            done, exported = run_end_state(run_dir, start) if chief else (None, False)
+            print(f"the run in {run_dir} is finished: its last checkpoint is step {start} (--steps {cfg.steps}); nothing to train "
+                  f"(a larger --steps with --resume trains it further)")
+            if done is not None:
+                print(f"its export (g_hr.keras) and evaluation (metrics.json) are complete: nothing to redo")
+                return done
+            print("redoing what its end did not write: " + ("" if exported else "the G_HR export and ") + "the evaluation")
+            export = not exported
+            result = dict(start_step=start, step=start, interrupted=False, wall_s=0.0, seconds_per_step=None, history={}, curve=[])
+        else:
+            train_ds, val_ds = make_datasets(cfg, train_paths, val_paths, seed=cfg.seed + start)  # fresh patches after a resume
+            print(f"training {cfg.ablation} ({'paired' if cfg.paired else 'unpaired'}) on {len(train_paths)} volumes, "
+                  f"{strategy.num_replicas_in_sync} replica(s), steps {start} -> {cfg.steps}")
+            result = run_training(model, train_ds, val_ds, cfg, run_dir, ckpt, callbacks, chief=chief, curve_paths=val_paths)
+        if chief and export: save_generator(model.g_hr, run_dir / "g_hr.keras")
         summary = score_generator(model.g_hr, val_paths, cfg)
         metrics = dict(run_dir=str(run_dir), ablation=cfg.ablation, resumed_from=resumed,
                        g_iterations=int(model.g_optimizer.iterations.numpy()), learning_rate=current_learning_rate(model.g_optimizer),
                        validation=summary, beats_baselines=all(summary["model"]["psnr"] > summary[b]["psnr"] for b in srmetrics.BASELINES),
                        **{k: v for k, v in result.items() if k != "history"}, history=result["history"])
         if chief: atomic_write(run_dir / "metrics.json", json.dumps(metrics, indent=1))
-        print(f"G_HR saved to {run_dir / 'g_hr.keras'} (use it with: srgan-course upscale INPUT --weights {run_dir})")
+        timing = f"{result['wall_s']:.0f} s, {result['seconds_per_step']:.2f} s/step" if result["seconds_per_step"] else "no training in this call"
+        print(f"G_HR {'saved to' if export else 'kept in'} {run_dir / 'g_hr.keras'} (use it with: srgan-course upscale INPUT --weights {run_dir})")
         print(f"validation PSNR: model {summary['model']['psnr']:.2f} dB, bicubic {summary['bicubic']['psnr']:.2f} dB, "
-              f"zero-fill {summary['zero_fill']['psnr']:.2f} dB  ({result['wall_s']:.0f} s, {result['seconds_per_step']:.2f} s/step)")
+              f"zero-fill {summary['zero_fill']['psnr']:.2f} dB  ({timing})")
         return metrics
     finally:
         keras.mixed_precision.set_global_policy(policy)

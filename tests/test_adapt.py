@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from srgan_course import adapt, cli, data, evaluate, metrics
+from srgan_course import phantoms
 from srgan_course.generators import build_g_hr
 
 
@@ -22,7 +23,7 @@ def fingerprint(path):
 def phantom(tmp_path_factory):
     "A held-out phantom slice (a seed no chapter trains on), its ×4 k-space-truncated LR saved as .npy in arbitrary units."
     folder = tmp_path_factory.mktemp("phantom")
-    hr = data.demo_slice(seed=777, size=320)
+    hr = phantoms.demo_slice(seed=777, size=320)
     lr = data.degrade(hr, 4)
     np.save(folder / "lr.npy", lr * 1234.5)
     return hr, lr, folder / "lr.npy"
@@ -72,13 +73,13 @@ def test_shipped_weights_are_only_read(phantom):
 def test_budget_is_held_and_the_step_compiles_once():
     "Wall time within 10 % of the budget (compile time included, unless compiling alone overruns it); one trace serves scans of any size."
     g = build_g_hr(1, 4, width=8, num_blocks=1, upsample="zero_fill")
-    lr = data.degrade(data.demo_slice(seed=5, size=160), 4)
+    lr = data.degrade(phantoms.demo_slice(seed=5, size=160), 4)
     start = time.perf_counter()
     adapted = adapt.adapt_generator(g, lr, seconds=5)
     took = time.perf_counter() - start
     assert 4.5 < took < 1.1 * max(5, adapted.adaptation["compile_seconds"]) and adapted.adaptation["steps"] > 0, (took, adapted.adaptation)
     adapter = adapt.Adapter(g)
-    for x in (lr, data.degrade(data.demo_slice(seed=6, size=240), 4)[None].repeat(3, 0)):
+    for x in (lr, data.degrade(phantoms.demo_slice(seed=6, size=240), 4)[None].repeat(3, 0)):
         adapter.adapt(x, 2.0 + adapter.trace_seconds)
         assert adapter.last["steps"] > 0
     assert adapter._step.experimental_get_tracing_count() == 1

@@ -7,6 +7,7 @@ import pytest
 from scipy import ndimage
 
 from srgan_course import data
+from srgan_course import phantoms
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -26,7 +27,7 @@ def test_measured_lr_sits_on_the_hr_grid_for_any_kspace_size(seed):
 
 def test_imported_magnitude_file_gives_the_same_lr_either_way(tmp_path):
     from srgan_course import formats
-    image = data.demo_slice(seed=3, size=181)[None] * 100                # odd size, original units
+    image = phantoms.demo_slice(seed=3, size=181)[None] * 100                # odd size, original units
     path = formats.write_fastmri(tmp_path / "scan.h5", np.concatenate([image, image[:, ::-1]]))
     info = data.check_volume(path)
     assert info.lr_from == "target"                                      # marked by the import: k-space = FFT of the magnitude
@@ -38,7 +39,7 @@ def test_imported_magnitude_file_gives_the_same_lr_either_way(tmp_path):
 
 
 def test_training_batches_hold_the_measured_lr(tmp_path):
-    (path,) = data.make_demo_data(tmp_path, volumes=1, seed=7, slices=1)
+    (path,) = phantoms.make_demo_data(tmp_path, volumes=1, seed=7, slices=1)
     info = data.check_volume(path)
     measured, hr = data.read_pair(info, 0, 4)
     from_magnitude = data.degrade(hr, 4)

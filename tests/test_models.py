@@ -130,3 +130,77 @@ def test_model_diagram_names_every_network_tensor_and_loss():
                    "content", "TV", "perceptual", "adversarial (HR)", "adversarial (LR)", "cycle loss"]:
         assert needed in text, needed
     assert "](images/srrescycgan.svg)" in (ROOT / "nbs" / "11_model.ipynb").read_text()
+
+
+# --- which variables a training step moves (item: the G and D variable lists must not be swappable) ---------------
+
+def _tiny_model(**kw):
+    from srgan_course.model import ModelConfig, build_model
+    keras.utils.set_random_seed(0)
+    return build_model(ModelConfig(width=8, num_blocks=1, d_width=8, **kw))
+
+
+def _batch():
+    "LR 16x16 (the demo's LR patch): at 8x8, D_LR's instance norm sees 1x1 maps and its output no longer depends on its input."
+    rng = np.random.default_rng(0)
+    return tf.constant(rng.uniform(size=(2, 16, 16, 1)), tf.float32), tf.constant(rng.uniform(size=(2, 64, 64, 1)), tf.float32)
+
+
+def _moved(model, step):
+    "Run `step()`; the networks whose trainable variables changed (any of them), and how many of their variables did."
+    nets = {n: getattr(model, n) for n in ("g_hr", "g_lr", "d_hr", "d_lr")}
+    before = {n: [v.numpy().copy() for v in m.trainable_variables] for n, m in nets.items()}
+    step()
+    changed = {n: sum(not np.array_equal(b, v.numpy()) for b, v in zip(before[n], m.trainable_variables)) for n, m in nets.items()}
+    return {n for n, c in changed.items() if c}, changed
+
+
+def test_warmup_step_moves_only_g_hr():
+    model = _tiny_model()
+    model.warming_up = True                     # what callbacks.WarmUp sets: the content-only step
+    moved, _ = _moved(model, lambda: model.train_on_batch(*_batch()))
+    assert moved == {"g_hr"}, moved
+    assert (int(model.g_optimizer.iterations.numpy()), int(model.d_optimizer.iterations.numpy())) == (1, 0)
+
+
+def test_full_step_moves_all_four_networks():
+    model = _tiny_model()
+    moved, changed = _moved(model, lambda: model.train_on_batch(*_batch()))
+    assert moved == {"g_hr", "g_lr", "d_hr", "d_lr"}, changed
+    assert (int(model.g_optimizer.iterations.numpy()), int(model.d_optimizer.iterations.numpy())) == (1, 1)
+
+
+def test_discriminator_loss_moves_only_discriminators():
+    "Every generator weight 0: the generator loss is 0, so only the discriminator optimiser can move anything — and only D."
+    model = _tiny_model()
+    model.lambdas.assign(content=0, perceptual=0, adversarial=0, tv=0, cycle=0)
+    moved, changed = _moved(model, lambda: model.train_on_batch(*_batch()))
+    assert moved == {"d_hr", "d_lr"}, changed   # swapped lists would move G (by D's loss) and leave D still
+
+
+def test_generator_optimizer_moves_only_generators():
+    "The discriminator optimiser at learning rate 0: the generator step alone moves G_HR and G_LR, never D."
+    from srgan_course.model import make_optimizer
+    model = _tiny_model()
+    model.compile(make_optimizer(1e-3, step=model.step_counter), keras.optimizers.Adam(0.0))
+    model.build_state()
+    moved, changed = _moved(model, lambda: model.train_on_batch(*_batch()))
+    assert moved == {"g_hr", "g_lr"}, changed   # swapped lists would apply the generator's gradients to D
+
+
+def test_train_and_test_step_under_xla():
+    "jit_compile=True (--xla) on CPU: train_step (warm-up and full) and test_step compile and match the eager-graph values."
+    model, reference = _tiny_model(xla=True), _tiny_model()
+    reference.set_weights(model.get_weights())
+    assert model.jit_compile and not reference.jit_compile
+    lr, hr = _batch()
+    val, val_ref = model.test_on_batch(lr, hr, return_dict=True), reference.test_on_batch(lr, hr, return_dict=True)
+    assert set(val) == {"psnr", "ssim", "psnr_zero_fill"}, val
+    for k in val: assert val[k] == pytest.approx(val_ref[k], abs=1e-3), (k, val, val_ref)
+    for warm in (True, False):
+        model.warming_up = reference.warming_up = warm
+        model.make_train_function(force=True); reference.make_train_function(force=True)
+        logs, logs_ref = model.train_on_batch(lr, hr, return_dict=True), reference.train_on_batch(lr, hr, return_dict=True)
+        assert all(np.isfinite(v) for v in logs.values()), logs
+        assert logs["g_total"] == pytest.approx(logs_ref["g_total"], rel=1e-3), (warm, logs, logs_ref)
+    assert int(model.step_counter.numpy()) == 2

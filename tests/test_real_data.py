@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from srgan_course import cli, data, real_data
+from srgan_course import phantoms
 from srgan_course.data import DataError
 
 
@@ -87,7 +88,7 @@ def test_heldout_split_never_shares_a_patient(tiny_sources, tmp_path):
         for plane in ("axial", "coronal"):
             src = real_data.Source(name, subject, name, "L", "C", "i", lambda w: [])
             files.append(real_data.write_corpus_volume(tmp_path / f"{name}_{plane}.h5", head((4, 16, 16)), (1, 1, 1), src, plane, "f", (0, 4)))
-    files += data.make_demo_data(tmp_path / "demo", volumes=2, slices=1)
+    files += phantoms.make_demo_data(tmp_path / "demo", volumes=2, slices=1)
     train, held = real_data.heldout_split(files)
     assert sorted(p.name for p in held) == ["brainweb_axial.h5", "brainweb_coronal.h5", "ch2_axial.h5", "ch2_coronal.h5"]
     pid = real_data.patient_id_in

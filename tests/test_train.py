@@ -43,6 +43,7 @@ def test_resume_after_sigkill(tmp_path):
     assert resumed["step"] == saved["step"], (resumed, saved)            # continues from the checkpoint
     assert resumed["g_iterations"] == resumed["d_iterations"] + warm == saved["step"]  # optimiser state restored
     assert resumed["learning_rate"] == pytest.approx(5e-4)              # the schedule too (halved after step 4)
+    assert resumed["d_learning_rate"] == resumed["learning_rate"]       # D's schedule runs on the global step, not its lagging iterations
     assert result["start_step"] == saved["step"] and result["step"] == saved["step"] + 4
     assert result["g_iterations"] == saved["step"] + 4
     assert json.loads(state_file.read_text())["step"] == saved["step"] + 4
@@ -113,7 +114,8 @@ def test_cli_options_come_from_the_dataclass():
     assert config_from_args(p.parse_args(["--unpaired"])).paired is False
     assert config_from_args(p.parse_args(["--noise", "0.02", "--alpha-init", "3"])).noise == 0.02
     assert config_from_args(p.parse_args([])) == TrainConfig()  # nothing given: the demo defaults
-    assert config_from_args(p.parse_args(["--paper", "--steps", "5"])) == TrainConfig.paper(steps=5)
+    random_vgg = ["--perceptual-weights", "random"]
+    assert config_from_args(p.parse_args(["--paper", "--steps", "5", *random_vgg])) == TrainConfig.paper(steps=5, perceptual_weights="random")
     with pytest.raises(SystemExit):
         p.parse_args(["--steps", "many"])
 
@@ -161,3 +163,85 @@ def test_names_other_modules_import_from_train():
     assert train.build_model is model.build_model and train.ABLATIONS is model.ABLATIONS
     assert train.TrainingDiverged is callbacks.TrainingDiverged
     assert issubclass(train.TrainConfig, model.ModelConfig)
+
+
+def test_resume_of_a_finished_run(tmp_path, capsys):
+    "A run SIGKILLed during its final evaluation: --resume says it is finished, trains nothing, redoes only the evaluation."
+    out = tmp_path / "run"
+    cfg = dict(TINY, out=str(out), steps=4, checkpoint_every=2)
+    killed = _python(f"""
+        import os, signal
+        from srgan_course import train
+        train.score_generator = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)  # the final evaluation is where it dies
+        train.train_from_config({cfg!r})
+    """)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    state = json.loads((out / "checkpoints" / "state.json").read_text())
+    assert state["step"] == 4 and (out / "g_hr.keras").exists() and not (out / "metrics.json").exists()
+    exported = (out / "g_hr.keras").stat().st_mtime_ns
+
+    from srgan_course.train import train_from_config
+    capsys.readouterr()
+    m = train_from_config(dict(cfg, resume=True))                     # no AttributeError ('StepTimer' ... 'times')
+    said = capsys.readouterr().out
+    assert "is finished" in said and "redoing what its end did not write: the evaluation" in said, said
+    assert (m["step"], m["g_iterations"], m["seconds_per_step"]) == (4, 4, None) and "training srrescycgan" not in said
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics == m and set(metrics["validation"]) >= {"model", "bicubic", "zero_fill"}
+    assert (out / "g_hr.keras").stat().st_mtime_ns == exported         # the export was complete: not redone
+    assert json.loads((out / "checkpoints" / "state.json").read_text())["step"] == 4
+
+    assert train_from_config(dict(cfg, resume=True)) == metrics       # complete: nothing to redo
+    assert "nothing to redo" in capsys.readouterr().out
+
+
+def test_paper_settings_are_the_papers():
+    "TrainConfig.paper(): RaGAN, lambda_adv 1, VGG19 perceptual loss that needs ImageNet weights (random only by name)."
+    from srgan_course.train import TrainConfig
+    from srgan_course.losses import VGG19_WEIGHTS_FILE
+    c = TrainConfig.paper()
+    assert (c.gan_kind, c.lambda_adv, c.lambda_perceptual, c.lambda_content, c.lambda_cycle) == ("ragan", 1.0, 1.0, 10.0, 10.0)
+    assert (c.learning_rate, c.milestones, c.batch_size, c.hr_patch // c.scale, c.warmup_steps) == (1e-4, (5000, 10000, 20000, 30000), 16, 32, 0)
+    with pytest.raises(ValueError, match="--perceptual-weights") as info:
+        c.validate()
+    assert VGG19_WEIGHTS_FILE in str(info.value) and "random" in str(info.value)
+    with pytest.raises(ValueError, match="no such file"):
+        TrainConfig.paper(perceptual_weights="/nowhere/vgg19.h5").validate()
+    assert TrainConfig.paper(perceptual_weights="random").validate().gan_kind == "ragan"
+    TrainConfig.paper(lambda_perceptual=0.0).validate()
+    TrainConfig(lambda_perceptual=1.0, paired=False).validate()   # unpaired: the term is off, nothing to load
+
+
+def test_cli_perceptual_without_weights_is_one_line(tmp_path):
+    "srgan-course train --paper without a VGG19 file: exit 2, one line naming --perceptual-weights and the file, no run folder."
+    from srgan_course.losses import VGG19_WEIGHTS_FILE
+    cli = [sys.executable, "-c", "from srgan_course.cli import main; raise SystemExit(main())"]
+    r = subprocess.run([*cli, "train", "--paper", "--out", str(tmp_path / "run")], cwd=ROOT, env=ENV,
+                       capture_output=True, text=True, timeout=300)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("srgan-course: error: --lambda-perceptual 1"), r.stderr[-2000:]
+    assert "--perceptual-weights" in lines[0] and VGG19_WEIGHTS_FILE in lines[0] and "Traceback" not in r.stderr
+    assert not (tmp_path / "run").exists()
+    r = subprocess.run([*cli, "train", "--lambda-perceptual", "1", "--perceptual-weights", str(tmp_path / "vgg.h5")],
+                       cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
+
+
+def test_content_model_beats_zero_fill_on_held_out_phantoms():
+    "CI-sized claim: a content-only G_HR trained briefly on demo phantoms beats zero-fill on phantoms of other subjects (seed)."
+    import keras
+    from srgan_course.train import TrainConfig, cached_demo_volumes, make_datasets
+    from srgan_course.model import build_model
+    from srgan_course.generators import Upscaler
+    from srgan_course.evaluate import evaluate_model
+    keras.utils.set_random_seed(0)
+    cfg = TrainConfig(ablation="content", hr_patch=32, batch_size=8, width=16, num_blocks=2, val_batches=1)
+    train_paths = cached_demo_volumes(2, seed=0, slices=4)
+    held_out = cached_demo_volumes(2, seed=1000, slices=4)     # other subjects: never seen in training
+    train_ds, _ = make_datasets(cfg, train_paths, held_out)
+    model = build_model(cfg)
+    model.fit(train_ds, epochs=1, steps_per_epoch=200, verbose=0, shuffle=False)
+    res = evaluate_model(held_out, weights=Upscaler(model.g_hr), scale=4)  # fastMRI PSNR on whole held-out slices
+    print({m: round(res[m]["psnr"], 2) for m in ("model", "zero_fill", "bicubic")})
+    assert res["model"]["psnr"] > res["zero_fill"]["psnr"] + 0.2, res    # measured: 29.69 vs 29.31 dB (bicubic 29.06) after 200 steps
+    assert res["model"]["psnr"] > res["bicubic"]["psnr"] + 0.2, res
