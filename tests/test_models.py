@@ -116,8 +116,10 @@ def test_shipped_weights_load_with_the_same_layers():
     import zipfile
     config = json.loads(zipfile.ZipFile(path).read("config.json"))
     names = {l["registered_name"] for l in config["config"]["layers"] if l.get("registered_name")}
-    assert {"srgan_course>GridUpsample", "srgan_course>WeightNormConv2D", "srgan_course>ResidualBlock",
-            "srgan_course>NoiseEstimator", "srgan_course>L2Projection"} <= names, names
+    assert {"srgan_course>GridUpsample", "srgan_course>WeightNormConv2D", "srgan_course>ResidualBlock"} <= names, names
+    card = json.loads(path.with_suffix(".json").read_text())
+    projected = {"srgan_course>NoiseEstimator", "srgan_course>L2Projection"} <= names
+    assert projected == ("--no-projection" not in card["commands"][-2]), (names, card["commands"])  # the card says how it was trained
 
 
 def test_model_diagram_names_every_network_tensor_and_loss():
