@@ -25,10 +25,6 @@ pre-activation the LeakyReluGrad also needs, logs the error and keeps the unfuse
 exactly as without the pass; with remapping off the message is gone and on CPU the measured speed is the
 same (0.190 vs 0.188 s/step, training; G_HR inference no slower). On a GPU remapping stays on.
 
-The package is also a small Jupyter server extension (`jupyter_pre_save_hook`, enabled by the file that
-jupyter-config/ installs into `<env>/etc/jupyter`): JupyterLab saves course notebooks as `nbdev-clean` does,
-so opening one (JupyterLab rewrites its kernel metadata, then autosaves) leaves `git status` clean.
-
 `TF_CPP_MIN_LOG_LEVEL` is only defaulted: set it to 0 before importing to see every C++ log line
 (the import filter is then off too). Import `srgan_course` before `tensorflow`/`keras` in a notebook:
 if TensorFlow is already loaded its load-time lines have already been printed.
@@ -107,25 +103,6 @@ class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
         if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
             spec.loader = _QuietLoader(spec.loader)
         return spec
-
-
-def jupyter_pre_save_hook(model, path, contents_manager=None, **kwargs):
-    """Save a course notebook as `nbdev-clean` writes it: opening one in JupyterLab (which rewrites the kernelspec's
-    display name and adds `language_info`) and the autosave that follows then leave `git status` clean. A no-op
-    outside an nbdev project with `jupyter_hooks = true` (pyproject.toml), and without nbdev (not a dev install)."""
-    if model.get("type") != "notebook": return
-    try: from nbdev.clean import clean_jupyter
-    except ImportError: return
-    os_path = contents_manager._get_os_path(path) if hasattr(contents_manager, "_get_os_path") else path
-    clean_jupyter(path=os_path, model=model)
-
-
-def _jupyter_server_extension_points():  # enabled by jupyter-config/ (installed into <env>/etc/jupyter with the package)
-    return [{"module": "srgan_course"}]
-
-
-def _load_jupyter_server_extension(serverapp):
-    serverapp.contents_manager.register_pre_save_hook(jupyter_pre_save_hook)
 
 
 if "tensorflow" in sys.modules:  # imported before us: its load-time lines are out already; quiet the rest

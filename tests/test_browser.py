@@ -39,7 +39,7 @@ def _free_port():
 def _course_copy(dst):
     "A scratch git repository holding the course notebooks, the CI parameters injected into CHAPTER."
     shutil.copytree(ROOT / "nbs", dst / "nbs", symlinks=True, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "runs*", "*_data", "empty_dir"))
-    for f in ["index.ipynb", "pyproject.toml", ".gitignore"]: shutil.copy2(ROOT / f, dst / f)
+    for f in ["index.ipynb", "pyproject.toml", ".gitignore", ".gitattributes"]: shutil.copy2(ROOT / f, dst / f)
     git = lambda *a: subprocess.run(["git", *a], cwd=dst, check=True, capture_output=True, text=True).stdout
     params = json.loads((ROOT / "tests" / "notebook_params" / f"{Path(CHAPTER).stem}.json").read_text())
     nb_path = dst / "nbs" / CHAPTER
@@ -69,6 +69,10 @@ def lab(tmp_path):
            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course}", "--LabApp.expose_app_in_browser=True",
            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if hasattr(os, "geteuid") and os.geteuid() == 0: cmd.append("--allow-root")
+    # As the README's student command does: nbdev's pre-save hook, installed into a scratch HOME (~/.jupyter) so
+    # the test never touches the real one; the committed .gitattributes already holds the lines it adds.
+    env["HOME"] = str(tmp_path / "home"); Path(env["HOME"]).mkdir()
+    subprocess.run([str(Path(sys.executable).parent / "nbdev-install-hooks")], check=True, capture_output=True, env=env, cwd=course)
     log = open(tmp_path / "jupyterlab.log", "w")
     server = subprocess.Popen(cmd, cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"

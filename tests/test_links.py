@@ -109,19 +109,17 @@ def test_root_index_is_clean():
     assert not dirty, f"index.ipynb has outputs in cells {dirty}: run nbdev-clean --fname index.ipynb"
 
 
-def test_jupyterlab_saves_notebooks_clean(tmp_path):
-    "The pre-save hook (a Jupyter server extension of the package) undoes what JupyterLab adds on open."
-    import srgan_course
+def test_jupyterlab_saves_notebooks_clean(tmp_path, monkeypatch):
+    "nbdev's pre-save hook (installed by `nbdev-install-hooks`, README) undoes what JupyterLab adds on open."
+    from nbdev.clean import clean_jupyter
     shutil.copy2(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     (tmp_path / "nbs").mkdir(); shutil.copy2(ROOT / "nbs" / "00_data.ipynb", tmp_path / "nbs" / "00_data.ipynb")
     committed = json.loads((ROOT / "nbs" / "00_data.ipynb").read_text())
     opened = json.loads(json.dumps(committed))
     opened["metadata"]["kernelspec"]["display_name"] = "Python 3 (ipykernel)"
     opened["metadata"]["language_info"] = {"name": "python", "version": "3.11.7", "file_extension": ".py"}
-    cm = type("CM", (), {"_get_os_path": lambda self, p: str(tmp_path / p)})()
     model = dict(type="notebook", content=opened)
-    srgan_course.jupyter_pre_save_hook(model=model, path="nbs/00_data.ipynb", contents_manager=cm)
+    monkeypatch.chdir(tmp_path)  # the server calls the hook with paths relative to its root
+    clean_jupyter(model=model, path="nbs/00_data.ipynb")
     assert model["content"]["metadata"] == committed["metadata"]
     assert model["content"]["cells"] == committed["cells"]
-    conf = json.loads((ROOT / "jupyter-config" / "jupyter_server_config.d" / "srgan_course.json").read_text())
-    assert conf["ServerApp"]["jpserver_extensions"] == {"srgan_course": True}
