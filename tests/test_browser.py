@@ -39,7 +39,7 @@ def _free_port():
 def _course_copy(dst):
     "A scratch git repository holding the course notebooks, the CI parameters injected into CHAPTER."
     shutil.copytree(ROOT / "nbs", dst / "nbs", symlinks=True, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "runs*", "*_data", "empty_dir"))
-    for f in ["index.ipynb", "pyproject.toml", ".gitignore", ".gitattributes"]: shutil.copy2(ROOT / f, dst / f)
+    for f in ["index.ipynb", "pyproject.toml", ".gitignore", ".gitattributes", ".gitconfig"]: shutil.copy2(ROOT / f, dst / f)
     git = lambda *a: subprocess.run(["git", *a], cwd=dst, check=True, capture_output=True, text=True).stdout
     params = json.loads((ROOT / "tests" / "notebook_params" / f"{Path(CHAPTER).stem}.json").read_text())
     nb_path = dst / "nbs" / CHAPTER
