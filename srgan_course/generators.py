@@ -120,7 +120,7 @@ def build_g_hr(channels=1,  # image channels: 1 for MRI, 3 for RGB (the original
 
 # %% ../nbs/08_generators.ipynb #6a8da16b
 def g_hr_stages(model, lr):
-    "Intermediate tensors of a G_HR model on `lr`: dict of upsampled, sigma, residual, projected, output."
+    "Intermediate tensors of a G_HR model on `lr`: dict of upsampled, sigma, residual, projected, output (no sigma/projected without the projection)."
     names = {"upsampled": "upsample", "sigma": "noise_estimator", "residual": "decoder", "projected": "projection"}
     names = {k: v for k, v in names.items() if any(l.name == v for l in model.layers)}  # no projection: no sigma either
     probe = keras.Model(model.input, [model.get_layer(v).output for v in names.values()] + [model.output])

@@ -64,6 +64,7 @@ def checks(self:ModelConfig):
             (self.upsample in ("auto", "bilinear", "zero_fill"), f"--upsample must be 'auto', 'bilinear' or 'zero_fill', got {self.upsample!r}"),
             (not (self.upsample == "zero_fill" and self.degradation != "kspace"), "--upsample zero_fill needs --degradation kspace"),
             (self.gan_kind in GAN_KINDS, f"--gan-kind must be one of {GAN_KINDS}, got {self.gan_kind!r}"),
+            (self.projection or self.alpha_init is None, "--alpha-init sets the L2 projection's radius: it has no effect with --no-projection"),
             (self.learning_rate > 0, f"--learning-rate must be positive, got {self.learning_rate}"),
             (all(getattr(self, f"lambda_{n}") >= 0 for n in ("content", "cycle", "adv", "tv", "perceptual")), "loss weights must be >= 0")]
 
