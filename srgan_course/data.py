@@ -337,7 +337,8 @@ def lr_from_kspace(kspace,  # measured complex k-space (..., H, W); coils on axi
                    norm=1.0,  # divide by this first (the volume maximum), so noise_sigma is in normalised units
                    noise_sigma=0.0,  # std of complex Gaussian noise added to the kept k-space (each coil, real and imaginary part)
                    rng=None,  # seed or np.random.Generator for the noise
-                   multicoil=None):  # coils on axis -3? None: True for (slices, coils, H, W)
+                   multicoil=None,  # coils on axis -3? None: True for (slices, coils, H, W)
+                   window=None):  # fn (h, w) -> k-space window of the kept centre, applied after the noise (a scanner's apodization filter); None: none
     "LR from the centre of the measured k-space; LR pixel j sits on pixel s*j of crop_to_multiple(target, 2s)."
     k, s = np.asarray(kspace), _check_scale(scale)
     multicoil = k.ndim == 4 if multicoil is None else multicoil
@@ -349,6 +350,7 @@ def lr_from_kspace(kspace,  # measured complex k-space (..., H, W); coils on axi
     if noise_sigma:
         rng = np.random.default_rng(rng)
         k = k + noise_sigma * (rng.standard_normal(k.shape) + 1j * rng.standard_normal(k.shape))
+    if window is not None: k = k * window(k.shape[-2:])
     img = ifft2c(k)[..., d0:d0 + m0, d1:d1 + m1]
     return (np.sqrt((np.abs(img) ** 2).sum(-3)) if multicoil else np.abs(img)).astype(np.float32)
 

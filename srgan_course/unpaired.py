@@ -51,16 +51,8 @@ def lr_target_domain(kspace,  # measured single-coil k-space (..., H, W) of the 
                      window="hann",  # the scanner's reconstruction filter applied after the noise, see `apodization`
                      rng=None):  # seed or np.random.Generator of the noise
     "LR of the target domain: the kept centre of k-space plus noise, apodized, then the same grid as `data.lr_from_kspace`."
-    k, s = np.asarray(kspace), int(scale)
-    (a0, n0), (d0, m0) = srdata._lr_window(k.shape[-2], crop[0], s)
-    (a1, n1), (d1, m1) = srdata._lr_window(k.shape[-1], crop[1], s)
-    if (a0, a1, n0, n1) != (0, 0, *k.shape[-2:]): k = srdata.fft2c(srdata.ifft2c(k)[..., a0:a0 + n0, a1:a1 + n1])
-    k = srdata.center_crop(k, (n0 // s, n1 // s)) / (s * norm)
-    if noise_sigma:
-        rng = np.random.default_rng(rng)
-        k = k + noise_sigma * (rng.standard_normal(k.shape) + 1j * rng.standard_normal(k.shape))
-    k = k * apodization(k.shape[-2:], window)
-    return np.abs(srdata.ifft2c(k)[..., d0:d0 + m0, d1:d1 + m1]).astype(np.float32)
+    return srdata.lr_from_kspace(kspace, scale, crop, norm, noise_sigma, rng, multicoil=False,
+                                 window=lambda shape: apodization(shape, window))
 
 # %% ../nbs/19_unpaired.ipynb #24b2dba7
 def volume_slices(path,  # a fastMRI single-coil .h5 volume
