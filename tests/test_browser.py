@@ -2,10 +2,12 @@
 
 The test starts its own JupyterLab on 127.0.0.1 (a free port, a token) over a scratch copy of the
 course, opens a chapter with ipywidgets sliders, runs it with the Run menu's "Run All Cells" (at the
-chapter's CI sizes, injected after its `parameters` cell as papermill would), moves a slider with the
-keyboard and checks: the kernel's tf.Variable changed, the page's readout changed, no "Error displaying
-widget", no stderr output anywhere. It also opens a notebook without running it, saves it, and checks
-that git sees no change. A screenshot goes to the test's tmp dir.
+sizes CI uses for it, injected after its `parameters` cell as papermill would; none when CI runs it at its
+defaults), moves a slider with the keyboard and checks: the kernel's tf.Variable changed, the page's readout
+changed, no "Error displaying widget", no stderr output anywhere. It also opens a notebook without running it,
+saves it, and checks that git sees no change. A second test steers chapter 13's live training run from its
+dashboard: a slider moved mid-run reaches the model and the page follows the run; the stop button saves a
+checkpoint. Screenshots go to the test's tmp dir.
 
 Playwright comes from PyPI (`.[dev]`); the browser is Debian's `chromium` (apt), never `playwright
 install`. Missing either: skipped, or failed when $CI is set.
@@ -21,8 +23,12 @@ CHAPTER = "10_sr_losses.ipynb"        # a chapter displaying ipywidgets sliders 
 SLIDER_LABEL = "λ tv"                # the description label of the slider to move
 KERNEL_VALUE = 'float(live.weights["tv"].numpy())'  # the kernel-side value that slider drives
 CLEAN_CHECK = "00_data.ipynb"         # opened and saved without running: must leave git status clean
+LIVE_CHAPTER = "13_dashboard.ipynb"  # the chapter whose last cell starts a training run in the background with a dashboard
+LIVE_SLIDER = "λ adversarial"         # the dashboard slider moved mid-run
+LIVE_PARAMS = dict(demo_width=8, demo_blocks=1, demo_hr_patch=32, demo_batch=2, demo_steps=10**6, demo_every=10,
+                   wait_for_run=False)  # a tiny live run that only the stop button ends; the cell returns at once
 CHROMIUM = os.environ.get("SRGAN_COURSE_CHROMIUM", "/usr/bin/chromium")
-RUN_TIMEOUT_S = 240                   # Run All of CHAPTER at CI sizes
+RUN_TIMEOUT_S = 240                   # Run All of CHAPTER
 
 
 def _missing(what):
@@ -36,18 +42,27 @@ def _free_port():
         s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
 
 
-def _course_copy(dst):
-    "A scratch git repository holding the course notebooks, the CI parameters injected into CHAPTER."
-    shutil.copytree(ROOT / "nbs", dst / "nbs", symlinks=True, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "runs*", "*_data", "empty_dir"))
-    for f in ["index.ipynb", "pyproject.toml", ".gitignore", ".gitattributes", ".gitconfig"]: shutil.copy2(ROOT / f, dst / f)
-    git = lambda *a: subprocess.run(["git", *a], cwd=dst, check=True, capture_output=True, text=True).stdout
-    params = json.loads((ROOT / "tests" / "notebook_params" / f"{Path(CHAPTER).stem}.json").read_text())
-    nb_path = dst / "nbs" / CHAPTER
+def _inject_params(nb_path, params):
+    "Insert a cell setting `params` right after the notebook's `parameters` cell, as papermill does (none: the defaults)."
+    if not any(not k.startswith("_") for k in params): return
     nb = json.loads(nb_path.read_text())
     i = next(i for i, c in enumerate(nb["cells"]) if "parameters" in c["metadata"].get("tags", []))
     src = "".join(f"{k} = {v!r}\n" for k, v in params.items() if not k.startswith("_"))
     nb["cells"].insert(i + 1, dict(cell_type="code", execution_count=None, id="ci-params", metadata={}, outputs=[], source=src))
     nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+def _ci_params(chapter, **override):
+    return {**json.loads((ROOT / "tests" / "notebook_params" / f"{Path(chapter).stem}.json").read_text()), **override}
+
+
+def _course_copy(dst):
+    "A scratch git repository holding the course notebooks, the CI parameters injected into CHAPTER and LIVE_CHAPTER."
+    shutil.copytree(ROOT / "nbs", dst / "nbs", symlinks=True, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "runs*", "*_data", "empty_dir"))
+    for f in ["index.ipynb", "pyproject.toml", ".gitignore", ".gitattributes", ".gitconfig"]: shutil.copy2(ROOT / f, dst / f)
+    git = lambda *a: subprocess.run(["git", *a], cwd=dst, check=True, capture_output=True, text=True).stdout
+    _inject_params(dst / "nbs" / CHAPTER, _ci_params(CHAPTER))
+    _inject_params(dst / "nbs" / LIVE_CHAPTER, _ci_params(LIVE_CHAPTER, **LIVE_PARAMS))
     git("init", "-q"); git("add", "-A")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "course")
     return git
@@ -115,6 +130,14 @@ STATE_JS = """() => {
 }"""
 
 
+def _run_all(page):
+    "Run all cells with the Run menu, as a student does, and wait for the kernel."
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    page.locator(".lm-Menu-item", has_text="Run All Cells").filter(has_not_text="Restart").first.click()
+    page.wait_for_timeout(2000)
+    return _wait_idle(page, RUN_TIMEOUT_S)
+
+
 def _open(page, base, token, nb):
     page.goto(f"{base}/lab/tree/nbs/{nb}?token={token}&reset")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
@@ -161,10 +184,7 @@ def test_chapter_sliders_in_jupyterlab(lab, browser, tmp_path):
 
     # Run the chapter with the Run menu.
     _open(page, base, token, CHAPTER)
-    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-    page.locator(".lm-Menu-item", has_text="Run All Cells").filter(has_not_text="Restart").first.click()
-    page.wait_for_timeout(2000)
-    state = _wait_idle(page, RUN_TIMEOUT_S)
+    state = _run_all(page)
     assert state["stderr"] == [], f"{CHAPTER}: stderr or error output after Run All:\n" + "\n".join(state["stderr"])
 
     slider = page.locator(".widget-slider", has=page.locator(".widget-label", has_text=SLIDER_LABEL)).last
@@ -186,3 +206,64 @@ def test_chapter_sliders_in_jupyterlab(lab, browser, tmp_path):
     assert page.locator('[data-mime-type="application/vnd.jupyter.stderr"]').count() == 0, "stderr shown on the page"
     assert page.evaluate(STATE_JS)["stderr"] == []
     print(f"browser test: {time.time() - t0:.0f}s; {SLIDER_LABEL} {before_page} -> {after_page}; screenshot {tmp_path / 'chapter.png'}")
+
+
+def test_steer_a_live_run_in_jupyterlab(lab, browser, tmp_path):
+    "Chapter 13's live run, steered from the browser: a slider move mid-run reaches the training, the page follows, stop saves."
+    base, token, git, course = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _open(page, base, token, LIVE_CHAPTER)
+    state = _run_all(page)  # the last cell returns at once; the run goes on in a background thread
+    assert state["stderr"] == [], f"{LIVE_CHAPTER}: stderr or error output after Run All:\n" + "\n".join(state["stderr"])
+    kernel = lambda expr: _run_in_new_cell(page, f"print({expr})").strip()
+    assert kernel("live.is_alive()") == "True", "the live run ended before it could be steered: raise LIVE_PARAMS['demo_steps']"
+
+    # The live run's own dashboard (the chapter's tests show theirs too): the output of the cell that starts the run.
+    cell = page.locator(".jp-CodeCell", has_text="live_dash = TrainingDashboard(")
+    cell.scroll_into_view_if_needed()
+    dash = cell.locator(".jp-OutputArea .widget-vbox").first  # the outer box: sliders and stop button, status, figures
+    dash.locator(".widget-button", has_text="stop and save").wait_for(timeout=30_000)
+    slider = dash.locator(".widget-slider", has=page.locator(".widget-label", has_text=LIVE_SLIDER))
+    status, curves = dash.locator(".widget-html-content").first, dash.locator("img").first
+    step_text = lambda: status.inner_text().split()[1]
+    for _ in range(180):  # the first step traces the train function: wait for the run to be under way
+        if step_text() not in ("0", "0;"): break
+        page.wait_for_timeout(1000)
+    assert step_text() not in ("0", "0;"), f"the live run took no step in 3 minutes: {status.inner_text()}"
+    slider.scroll_into_view_if_needed()
+    before = float(slider.locator(".widget-readout").inner_text())
+    slider.locator(".noUi-handle").focus()
+    for _ in range(4): page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(1500)
+    after = float(slider.locator(".widget-readout").inner_text())
+    assert after > before, f"{LIVE_SLIDER} readout did not move ({before})"
+    assert abs(float(kernel('model.lambdas["adversarial"].numpy()')) - after) < 1e-6, "the slider did not reach the model's tf.Variable"
+    moved_at = int(kernel("live_dash.events[-1][0]"))
+    assert 0 < moved_at < LIVE_PARAMS["demo_steps"], f"the move was not recorded during the run (step {moved_at})"
+    assert f"λ adversarial <b>{after:g}</b>" in status.inner_html(), "the status line does not show the new λ"
+
+    # The page keeps following the run: the status line's step and the loss-curve image change while it trains.
+    s0, img0, redraws0 = step_text(), curves.get_attribute("src"), int(kernel("live_dash.refreshes"))
+    for _ in range(60):
+        page.wait_for_timeout(1000)
+        if step_text() != s0 and curves.get_attribute("src") != img0: break
+    assert step_text() != s0, f"the status line stayed at step {s0}"
+    assert int(kernel("live_dash.refreshes")) > redraws0, "the dashboard did not redraw its curves and samples"
+    assert curves.get_attribute("src") != img0, "the page did not receive the redrawn curves"
+    trained_after = int(kernel("model.step_counter.numpy()"))
+    assert trained_after > moved_at, "no step ran after the slider move"
+    dash.scroll_into_view_if_needed(); dash.screenshot(path=str(tmp_path / "live.png"))  # the dashboard mid-run
+
+    # Stop and save from the page: the thread ends well before demo_steps with a checkpoint named on the status line.
+    dash.locator(".widget-button", has_text="stop and save").click()  # it then reads "stopping…"
+    for _ in range(60):
+        if "stopped at step" in status.inner_text(): break  # (until then it reads "stop requested: saving a checkpoint …")
+        page.wait_for_timeout(1000)
+    assert "stopped at step" in status.inner_text() and "checkpoint" in status.inner_text(), status.inner_text()
+    assert kernel("live.join(60) or live.is_alive()") == "False", "the training thread did not end after stop"
+    stopped = int(kernel("model.step_counter.numpy()"))
+    assert f"stopped at step {stopped}" in status.inner_text(), (stopped, status.inner_text())  # the page names the real step
+    assert kernel("Path(live_dash.saved + '.index').exists()") == "True"
+    assert page.locator('[data-mime-type="application/vnd.jupyter.stderr"]').count() == 0, "stderr shown on the page"
+    assert "Error displaying widget" not in page.locator("body").inner_text()
+    print(f"live run: {LIVE_SLIDER} {before} -> {after} at step {moved_at}; stopped at {stopped}; screenshot {tmp_path / 'live.png'}")

@@ -1,0 +1,284 @@
+"""Render the course to static HTML: every chapter run top to bottom at its own defaults, as a student's Run All does.
+
+    .venv/bin/python tools/render_course.py            # re-run the chapters whose sources changed
+    .venv/bin/python tools/render_course.py --all      # re-run every chapter
+    .venv/bin/python tools/render_course.py 08 15      # re-run these chapters
+
+Each chapter runs with papermill at its defaults in a scratch folder, its long logs are trimmed and
+its widgets replaced by a note (a static page cannot run them), and nbconvert's lab template turns it
+into `docs/NN_name.html`. The page styles go into one shared `docs/course.css` instead of 400 KB
+inlined per page, and the figures into `docs/img/`, named by their content hash. `docs/MANIFEST.json`
+records, per chapter, the hash of the sources that made the page (the notebook's cells, every package
+module it reaches, the shipped weights and committed results it reads), the Run-All time and the number
+of stderr outputs; `tests/test_rendered.py` fails when a page is older than its sources. Quarto
+(nbdev-docs) is not installable offline, hence nbconvert. The pages need no kernel and no server; their
+maths is typeset by MathJax from its CDN when online and shows as TeX otherwise.
+"""
+import argparse, ast, hashlib, html, json, os, re, subprocess, sys, tempfile, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NBS, PKG, DOCS = ROOT / "nbs", ROOT / "srgan_course", ROOT / "docs"
+MANIFEST = DOCS / "MANIFEST.json"
+STREAM_HEAD, STREAM_TAIL = 15, 10  # lines kept at each end of a long log
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+def chapters():
+    "The course notebooks, in order."
+    return sorted(NBS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _cells(nb_path):
+    "(cell_type, source) of every cell: what the author wrote, not outputs or metadata."
+    nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    return [(c["cell_type"], "".join(c["source"])) for c in nb["cells"]]
+
+
+_MAGIC = re.compile(r"^\s*[%!].*$", re.M)  # IPython magics and shell lines: not Python
+
+
+def _modules_named(code, package_module=False):
+    "Package module names that `code` imports (absolute, or relative inside the package) or names as `srgan_course.x`."
+    names = set(re.findall(r"srgan_course\.(\w+)", code))  # also `python -m srgan_course.unpaired` in a string
+    try: tree = ast.parse(_MAGIC.sub("", code))
+    except SyntaxError: tree = None  # a cell that is not Python (a %%bash cell): the regex above is all there is
+    for node in ast.walk(tree) if tree else ():
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[1] for a in node.names if a.name.startswith("srgan_course.")}
+        elif isinstance(node, ast.ImportFrom):
+            mod = node.module or ""
+            if (node.level == 0 and mod == "srgan_course") or (package_module and node.level == 1 and not mod):
+                names |= {a.name for a in node.names}  # from srgan_course import data / from . import data
+            elif node.level == 0 and mod.startswith("srgan_course."): names.add(mod.split(".")[1])
+            elif package_module and node.level == 1: names.add(mod.split(".")[0])  # from .data import x
+    return {n for n in names if (PKG / f"{n}.py").exists()}
+
+
+def _tracked(folder):
+    "The files git tracks under `folder`: what a fresh clone has (no scratch files, no caches)."
+    out = subprocess.run(["git", "ls-files", "-z", "--", folder.relative_to(ROOT).as_posix()], cwd=ROOT,
+                         capture_output=True, check=True).stdout.decode()
+    return {ROOT / f for f in out.split("\0") if f}
+
+
+def dependencies(nb_path):
+    "Every file whose content shapes the chapter's rendered outputs (sorted, repo-relative)."
+    cells = _cells(nb_path)
+    code = "\n".join(s for t, s in cells if t == "code")
+    todo = set().union(*(_modules_named(s) for t, s in cells if t == "code")) | {"__init__"}
+    m = re.search(r"#\|\s*default_exp\s+(\w+)", code)
+    if m: todo.add(m.group(1))
+    if "srgan-course" in code: todo.add("cli")  # the CLI run as a command
+    seen = set()
+    while todo:
+        mod = todo.pop()
+        if mod in seen: continue
+        seen.add(mod)
+        todo |= _modules_named((PKG / f"{mod}.py").read_text(encoding="utf-8"), package_module=True) - seen
+    files = {PKG / f"{m}.py" for m in seen}
+    if "evaluate" in seen: files |= _tracked(PKG / "weights")  # evaluate.py loads the shipped weights
+    text = "\n".join(s for _, s in cells)
+    for folder in (NBS / "results", NBS / "images"):
+        files |= {f for f in _tracked(folder) if f.name in text}
+    return sorted(f.relative_to(ROOT).as_posix() for f in files)
+
+
+def source_hash(nb_path):
+    "sha256 over the chapter's cells and every dependency's bytes."
+    h = hashlib.sha256(json.dumps(_cells(nb_path)).encode())
+    for rel in dependencies(nb_path):
+        h.update(rel.encode()); h.update(hashlib.sha256((ROOT / rel).read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _as_shown(text):
+    "A log as a terminal or JupyterLab shows it: of each line rewritten with carriage returns (a progress bar), the last version."
+    return "\n".join(line.rstrip("\r").split("\r")[-1] for line in text.split("\n"))
+
+
+def _merged_streams(outputs):
+    "Consecutive stream outputs of one name joined into one, as the notebook displays them."
+    merged = []
+    for out in outputs:
+        if (out.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
+                and merged[-1].get("name") == out.get("name")):
+            merged[-1]["text"] += out["text"]
+        else: merged.append(out)
+    return merged
+
+
+def _trim(nb):
+    "Long logs cut to their ends, widgets replaced by a note; returns the number of stderr outputs."
+    stderr = 0
+    for cell in nb.cells:
+        if "outputs" in cell: cell.outputs = _merged_streams(cell.outputs)
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                stderr += out.get("name") == "stderr"
+                out["text"] = _as_shown(out["text"])
+                lines = out["text"].splitlines(keepends=True)
+                if len(lines) > STREAM_HEAD + STREAM_TAIL + 1:
+                    cut = len(lines) - STREAM_HEAD - STREAM_TAIL
+                    out["text"] = "".join(lines[:STREAM_HEAD] + [f"... {cut} lines trimmed ...\n"] + lines[-STREAM_TAIL:])
+            data = out.get("data", {})
+            if "image/png" in data: data["image/png"] = _smaller_png(data["image/png"])
+            if WIDGET in data:
+                out["data"] = {"text/plain": "[interactive widget: run this notebook in JupyterLab to use it]"}
+        cell.metadata.pop("papermill", None); cell.metadata.pop("execution", None)
+    nb.metadata.pop("papermill", None); nb.metadata.pop("widgets", None)
+    return stderr
+
+
+def _smaller_png(b64):
+    "The same picture re-encoded losslessly with zlib's best effort (Pillow's optimize), if that is smaller."
+    import base64, io
+    from PIL import Image
+    raw = base64.b64decode(b64)
+    buf = io.BytesIO(); Image.open(io.BytesIO(raw)).save(buf, format="PNG", optimize=True)
+    return base64.b64encode(buf.getvalue()).decode() + "\n" if buf.tell() < len(raw) else b64
+
+
+_STYLE = re.compile(r"<style[^>]*>.*?</style>\s*", re.S)
+_MERMAID = re.compile(r"<script type=\"module\">.*?</script>\s*<!-- End of mermaid configuration -->", re.S)
+_HREF = re.compile(r"""(href|src)=(["'])([^"'#:]+?)(\.ipynb)?(#[^"']*)?\2""")
+
+
+def _relink(m):
+    "A chapter's relative links made to work from docs/: chapters to their pages, images and results to nbs/."
+    attr, q, target, ipynb, anchor = m.groups()
+    anchor = anchor or ""
+    if ipynb and re.fullmatch(r"\d\d_\w+", target): return f"{attr}={q}{target}.html{anchor}{q}"
+    if ipynb: target += ".ipynb"
+    if target.startswith(("images/", "results/")): target = "../nbs/" + target  # ../README.md etc. work unchanged: docs/ and nbs/ are siblings
+    return f"{attr}={q}{target}{anchor}{q}"
+
+
+def to_html(nb, title):
+    "The lab template's page with its styles moved to course.css; returns (page, css)."
+    from nbconvert import HTMLExporter
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    head, rest = body.split("</head>", 1)
+    css = "\n".join(_STYLE.findall(head))  # the template's styles; styles inside outputs stay where they are
+    if "jp-Mermaid" not in rest:  # no diagram on the page: the template's 400-line mermaid loader has nothing to do
+        head = _MERMAID.sub("", head)
+    page = _STYLE.sub("", head) + '<link rel="stylesheet" href="course.css">\n</head>' + rest
+    page = re.sub(r"<title>.*?</title>", f"<title>{html.escape(title)}</title>", page, count=1, flags=re.S)
+    return _HREF.sub(_relink, page), re.sub(r"</?style[^>]*>", "", css)
+
+
+_INLINE_IMAGE = re.compile(r'src="data:image/(png|jpeg);base64,([^"]+)"')
+
+
+def externalise_images():
+    """Every page's inline images moved to `docs/img/<content hash>.<ext>`, and images no page shows removed.
+
+    Content-addressed, so a figure a re-render leaves unchanged is the same file and adds nothing to git;
+    the pages themselves stay small text that diffs."""
+    import base64
+    img = DOCS / "img"; img.mkdir(exist_ok=True)
+    def put(m):
+        raw = base64.b64decode(m.group(2))
+        name = f"{hashlib.sha256(raw).hexdigest()[:16]}.{'jpg' if m.group(1) == 'jpeg' else 'png'}"
+        if not (img / name).exists(): (img / name).write_bytes(raw)
+        return f'src="img/{name}"'
+    shown = set()
+    for page in sorted(DOCS.glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        new = _INLINE_IMAGE.sub(put, text)
+        if new != text: page.write_text(new, encoding="utf-8")
+        shown |= set(re.findall(r'src="img/([0-9a-f]{16}\.(?:png|jpg))"', new))
+    for f in img.iterdir():
+        if f.name not in shown: f.unlink()
+
+
+def title_of(nb_path):
+    "The chapter's first heading and the line after it."
+    for kind, src in _cells(nb_path):
+        if kind == "markdown" and src.lstrip().startswith("# "):
+            lines = [l for l in src.strip().splitlines() if l.strip()]
+            return lines[0].lstrip("# ").strip(), (lines[1].strip() if len(lines) > 1 else "")
+    return nb_path.stem, ""
+
+
+def render(nb_path, manifest):
+    "Run one chapter at its defaults and write its page; updates `manifest` in place."
+    import nbformat, papermill as pm
+    os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as a student's shell: the chapter itself must keep TF quiet
+    sources = source_hash(nb_path)  # before the run: a file edited while it runs leaves the page stale, not falsely current
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures into the outputs (CI sets Agg)
+    with tempfile.TemporaryDirectory(prefix="render_") as tmp:
+        out = Path(tmp) / nb_path.name
+        start = time.perf_counter()
+        pm.execute_notebook(str(nb_path), str(out), cwd=tmp, kernel_name="python3",
+                            progress_bar=False, log_output=False, execution_timeout=3600)
+        seconds = time.perf_counter() - start
+        nb = nbformat.read(out, as_version=4)
+    stderr = _trim(nb)
+    title, summary = title_of(nb_path)
+    page, css = to_html(nb, f"{nb_path.stem} · {title}")
+    DOCS.mkdir(exist_ok=True)
+    (DOCS / "course.css").write_text(css, encoding="utf-8")
+    (DOCS / f"{nb_path.stem}.html").write_text(page, encoding="utf-8")
+    manifest[nb_path.stem] = {"source_sha256": sources, "run_all_s": round(seconds, 1), "stderr_outputs": stderr,
+                              "title": title, "summary": summary, "rendered": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    print(f"{nb_path.stem}: {seconds:.0f} s at defaults, {stderr} stderr outputs", json.dumps(manifest[nb_path.stem]), flush=True)
+
+
+def write_index(manifest):
+    "docs/index.html: every chapter with its summary and its measured Run-All time."
+    rows = "\n".join(
+        f'<tr><td><a href="{s}.html">{html.escape(s)}</a></td><td><b>{html.escape(m["title"])}</b><br>{html.escape(m["summary"])}</td>'
+        f'<td style="text-align:right">{m["run_all_s"]:.0f} s</td></tr>'
+        for s, m in sorted(manifest.items()))
+    (DOCS / "index.html").write_text(f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>srgan_course, rendered</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td{{padding:.4em;vertical-align:top;border-bottom:1px solid #ddd}}</style></head>
+<body><h1>srgan_course: the course, rendered</h1>
+<p>Every chapter run top to bottom at its own defaults (a student's Run All) on a 2-core CPU, outputs kept.
+Widgets need a live kernel: open the notebook in JupyterLab to use them. Regenerate with
+<code>.venv/bin/python tools/render_course.py</code>. Back to the <a href="../README.md">README</a>.</p>
+<table><tr><th>chapter</th><th></th><th>Run All</th></tr>
+{rows}
+</table></body></html>
+""", encoding="utf-8")
+
+
+def stale(manifest):
+    "Chapters whose page is missing or older than their sources."
+    return [p for p in chapters() if manifest.get(p.stem, {}).get("source_sha256") != source_hash(p)
+            or not (DOCS / f"{p.stem}.html").exists()]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("chapters", nargs="*", help="chapter numbers or names to re-run (default: the stale ones)")
+    ap.add_argument("--all", action="store_true", help="re-run every chapter")
+    ap.add_argument("--check", action="store_true", help="only list the stale chapters; exit 1 if any")
+    a = ap.parse_args(argv)
+    manifest = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+    if a.check:
+        todo = stale(manifest)
+        print("\n".join(p.stem for p in todo) or "all pages current"); return 1 if todo else 0
+    if a.all: todo = chapters()
+    elif a.chapters:
+        todo = [p for p in chapters() if any(p.stem == c or p.stem.startswith(f"{c}_") for c in a.chapters)]
+        if len(todo) == 0: ap.error(f"no chapter matches {a.chapters}")
+    else: todo = stale(manifest)
+    failed = []
+    for p in todo:
+        try: render(p, manifest)
+        except Exception as e:  # one failing chapter is reported; the others still render
+            failed.append(p.stem); print(f"{p.stem}: FAILED at its defaults: {str(e).strip().splitlines()[-1] if str(e).strip() else e!r}", flush=True)
+            continue
+        on_disk = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}  # another render may have written since
+        on_disk[p.stem] = manifest[p.stem]; manifest = {k: on_disk[k] for k in sorted(on_disk)}
+        tmp = MANIFEST.with_suffix(f".{os.getpid()}.tmp"); tmp.write_text(json.dumps(manifest, indent=1) + "\n"); tmp.replace(MANIFEST)
+        write_index(manifest)
+    externalise_images()
+    if failed: print("failed:", " ".join(failed)); return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
