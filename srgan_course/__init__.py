@@ -15,6 +15,7 @@ means something. Each silenced message, what prints it and why it is harmless:
 | `W... generator_dataset_op.cc] Error occurred when finalizing GeneratorDataset iterator ...` | tf.data at interpreter exit, after Python is gone | `TF_CPP_MIN_LOG_LEVEL=2` |
 | `E... meta_optimizer.cc] remapper failed: INVALID_ARGUMENT: Mutation::Apply error ...` | grappler's op-fusion pass on the GAN's training step | remapping off on CPU-only machines |
 | `INFO:tensorflow:Using MirroredStrategy with devices ...` etc.     | TF's Python logger, set to INFO in interactive sessions (Jupyter) | the `tensorflow` logger at WARNING |
+| `WARNING:tensorflow:5 out of the last 11 calls to <function TensorFlowTrainer._make_function.<locals>.multi_step_on_iterator ...> triggered tf.function retracing` (or `Upscaler.__init__.<locals>.<lambda>`) | TF's retracing detector, when a process builds several models (or Upscalers): it counts traces per *source function*, so N instances each traced once read as retracing | a filter on the `tensorflow` logger for these two functions only (an Upscaler traces once: its input signature takes any shape) |
 
 The first four are written by C++ *before* TensorFlow reads `TF_CPP_MIN_LOG_LEVEL` (absl logs everything
 to stderr until it is initialised), so no setting reaches them: the first import of TensorFlow after
@@ -69,12 +70,25 @@ def harmless_stderr_filtered():
             if kept: sys.stderr.write(kept); sys.stderr.flush()
 
 
+# Functions traced once per instance: TF's retracing warning for them counts other instances' first traces.
+ONCE_PER_INSTANCE = ("TensorFlowTrainer._make_function.<locals>.", "Upscaler.__init__.<locals>.<lambda>")
+
+
+class _OncePerInstanceRetracing(logging.Filter):
+    "Drop TF's retracing warning when it names a function traced once per instance (the last row of the table)."
+    def filter(self, record):
+        msg = record.getMessage()
+        return not ("triggered tf.function retracing" in msg and any(f"<function {n}" in msg for n in ONCE_PER_INSTANCE))
+
+
 def _after_tensorflow_import(tf):
     "Device discovery (prints the cuInit line) inside the filter; remapper and Python logger settings."
     try:
         gpus = tf.config.list_physical_devices("GPU")
         if not gpus: tf.config.optimizer.set_experimental_options({"remapping": False})  # the remapper row above
         tf.get_logger().setLevel(logging.WARNING)  # INFO:tensorflow chatter off; warnings (e.g. retracing) still show
+        if not any(isinstance(f, _OncePerInstanceRetracing) for f in tf.get_logger().filters):
+            tf.get_logger().addFilter(_OncePerInstanceRetracing())  # ... but not the cross-instance count (table)
     except Exception as e:  # never let quieting break the import
         print(f"srgan_course: could not configure TensorFlow's logging ({e!r})", file=sys.stderr)
 

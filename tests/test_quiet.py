@@ -71,3 +71,25 @@ def test_tiny_training_writes_nothing_to_stderr(tmp_path):
         """)
     assert "validation PSNR" in out
     assert err == "", f"stderr of a tiny training run:\n{err}"
+
+
+def test_retracing_warning_only_for_real_retracing():
+    "Models and Upscalers made one after another each trace once: no warning. A function really retraced still warns."
+    out, err = run_python("""
+        import numpy as np
+        import srgan_course
+        import keras, tensorflow as tf
+        from srgan_course.generators import Upscaler
+        x, y = np.zeros((4, 8, 8, 1), "float32"), np.zeros((4, 8, 8, 1), "float32")
+        for i in range(8):  # eight models: Keras makes each its own train function, traced once
+            m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(1, 3, padding="same")])
+            m.compile("sgd", "mse"); m.fit(x, y, epochs=1, verbose=0)
+            Upscaler(keras.Sequential([keras.Input((None, None, 1)), keras.layers.UpSampling2D(2)]))(np.zeros((2, 8, 8), "float32"))
+        print("quiet so far", flush=True)
+        @tf.function
+        def f(n): return tf.constant(n) * 2
+        for n in range(8): f(n)  # a Python int per call: a new trace every time, the retracing TF should warn about
+        """)
+    assert "quiet so far" in out
+    assert "multi_step_on_iterator" not in err and "Upscaler" not in err, err
+    assert "triggered tf.function retracing" in err and "<function f at" in err, err

@@ -62,3 +62,18 @@ def test_index_lists_every_chapter_and_readme_links_it():
     missing = [p.stem for p in CHAPTERS if f'href="{p.stem}.html"' not in index]
     assert not missing, f"docs/index.html does not link {missing}"
     assert "docs/index.html" in (ROOT / "README.md").read_text(encoding="utf-8"), "README does not link the rendered course"
+
+
+def test_dependencies_follow_every_import_of_the_package():
+    "The hash covers each module a chapter reaches, relative imports on consecutive lines included (model.py's style)."
+    deps = set(render_course.dependencies(render_course.NBS / "11_model.ipynb"))
+    for mod in ("metrics", "adversarial", "cycle", "losses", "layers", "generators", "discriminators", "model"):
+        assert f"srgan_course/{mod}.py" in deps, f"11_model's page would not go stale when srgan_course/{mod}.py changes"
+    assert render_course._modules_named("from . import adversarial, cycle, losses\nfrom .layers import X",
+                                        package_module=True) == {"adversarial", "cycle", "losses", "layers"}
+
+
+def test_progress_bars_are_shown_as_their_last_state():
+    "A Keras progress bar rewrites its line with carriage returns: the page keeps the last version, as JupyterLab shows it."
+    shown = render_course._as_shown("Epoch 1/1\n 1/400 ━ loss 0.3\r 2/400 ━ loss 0.2\r400/400 ━ loss 0.1\ndone\n")
+    assert shown == "Epoch 1/1\n400/400 ━ loss 0.1\ndone\n"

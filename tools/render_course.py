@@ -160,9 +160,10 @@ def to_html(nb, title):
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
     head, rest = body.split("</head>", 1)
     css = "\n".join(_STYLE.findall(head))  # the template's styles; styles inside outputs stay where they are
+    head = _STYLE.sub("", head)
     if "jp-Mermaid" not in rest:  # no diagram on the page: the template's 400-line mermaid loader has nothing to do
         head = _MERMAID.sub("", head)
-    page = _STYLE.sub("", head) + '<link rel="stylesheet" href="course.css">\n</head>' + rest
+    page = head + '<link rel="stylesheet" href="course.css">\n</head>' + rest
     page = re.sub(r"<title>.*?</title>", f"<title>{html.escape(title)}</title>", page, count=1, flags=re.S)
     return _HREF.sub(_relink, page), re.sub(r"</?style[^>]*>", "", css)
 
