@@ -1,9 +1,11 @@
 """srgan_course.real_data: the open real-MR corpus, tested on a tiny NIfTI made here (nothing is downloaded).
 
 The source table is monkeypatched to point at the test's own files, so these tests do not depend on which
-Debian or pip packages are installed.
+Debian or pip packages are installed — except `test_installed_source`, which converts each real source as
+installed here: skipped where it is missing, failed where $CI is set (.ci/run installs all three).
 """
-import json
+import json, os
+from pathlib import Path
 
 import h5py
 import nibabel as nib
@@ -110,3 +112,45 @@ def test_nothing_downloads():
     import socket
     with pytest.raises(DataError, match="network"):
         with real_data.no_network("test"): socket.create_connection(("127.0.0.1", 9))
+
+
+def test_hidden_sources_are_missing(tiny_sources, tmp_path, monkeypatch):
+    "$SRGAN_COURSE_HIDE_REAL makes an installed source look missing: make_real_data and `installed` skip it and say so."
+    monkeypatch.setenv(real_data.HIDE_ENV, "tinypng")
+    assert [real_data.hidden(n) for n in tiny_sources] == [False, True, False]
+    res = real_data.make_real_data(tmp_path / "out", log=None)
+    assert {p.name.split("_")[0] for p in res["written"]} == {"tiny"}
+    assert res["missing"] == [("tinypng", "make png"), ("absent", "sudo apt-get install absent-data")]
+    lines = []
+    assert set(real_data.installed(tmp_path, "the phantoms", log=lines.append)) == {"tiny"}
+    assert len(lines) == 1 and "make png" in lines[0] and "absent-data" in lines[0] and "the phantoms" in lines[0]
+    monkeypatch.setenv(real_data.HIDE_ENV, "all")
+    with pytest.raises(DataError, match="real MR not installed"): real_data.make_real_data(tmp_path / "none", log=None)
+    src = tiny_sources["tiny"]   # a Source object passed directly is used as it is (a chapter's stand-in)
+    assert len(real_data.make_real_data(tmp_path / "own", sources=[src], log=None)["written"]) == 3
+
+
+def _missing(name):
+    "Skip when a real source is not installed; fail when $CI is set (.ci/run installs every source) unless it is hidden."
+    msg = f"real source {name} not installed ({real_data.SOURCES[name].install})"
+    if os.environ.get("CI") and not real_data.hidden(name): pytest.fail(f"{msg}; CI is set, so this is a failure: .ci/run installs it")
+    pytest.skip(msg)
+
+
+@pytest.mark.parametrize("name", list(real_data.SOURCES))
+def test_installed_source(name, tmp_path):
+    "Each real source as installed here becomes fastMRI volumes with tissue, its subject's patient_id and a licence that exists."
+    work = tmp_path / "work"; work.mkdir()
+    files = real_data.locate(name, work)
+    if not files: _missing(name)
+    src = real_data.SOURCES[name]
+    res = real_data.make_real_data(tmp_path / "out", sources=[name], max_slices=2, log=None)
+    assert res["missing"] == [] and len(res["written"]) == sum(1 if str(f).endswith(".png") else 3 for f in files)
+    for p in res["written"]:
+        v = data.read_volume(p, load_kspace=False)
+        assert v.target.shape[0] <= 2 and v.target.shape[1] % 8 == 0 and v.target.shape[2] % 8 == 0, (p.name, v.target.shape)
+        assert (v.target.reshape(len(v.target), -1) > 0.1 * v.target.max()).mean(1).min() > 0.1, p.name   # tissue, not background
+        assert v.attrs["patient_id"] == real_data.patient_id_of(src.subject) and v.attrs["licence"] == src.licence
+    for copyright in (w for w in src.licence.split() if w.startswith("/usr/share/doc/")):   # the Debian package's own licence file
+        text = Path(copyright.rstrip(")")).read_text(errors="replace")
+        assert src.licence.split()[0].split("-")[0] in text, (copyright, src.licence.split()[0])
