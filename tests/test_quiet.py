@@ -1,7 +1,9 @@
 """Importing srgan_course keeps TensorFlow's known-harmless noise off stderr (see srgan_course/__init__.py),
 and nothing else: a real warning and an unknown C++ log line still show."""
-import os, subprocess, sys, textwrap
+import os, platform, shutil, subprocess, sys, textwrap
 from pathlib import Path
+
+import pytest
 
 import srgan_course
 
@@ -14,6 +16,11 @@ I0000 00:00:1795628962.070165    9568 port.cc:153] oneDNN custom operations are 
 I0000 00:00:1795628962.070494    9568 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.
 E0000 00:00:1795628977.553616    9568 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)
 """
+
+# What TF 2.21 prints at the first float16 op where oneDNN is on but has no float16 kernels (seen under QEMU's x86).
+DT_HALF = ("E0000 00:00:1796322340.287349    4137 util.cc:131] oneDNN supports DT_HALF only on platforms with AVX-512. "
+           "Falling back to the default Eigen-based implementation if present.\n")
+QEMU = shutil.which("qemu-x86_64")  # Debian's qemu-user: runs this venv's Python on an emulated x86 without AVX-512
 
 
 def run_python(code, **env):
@@ -30,8 +37,9 @@ def test_drop_harmless_keeps_everything_else():
     warn = "foo.py:3: UserWarning: a real warning\n  warnings.warn('a real warning')\n"
     feature = ("I0000 00:00:1795628962.148620    9568 cpu_feature_guard.cc:227] This TensorFlow binary is optimized.\n"
                "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow.\n")
-    assert srgan_course.drop_harmless(TF_START_UP) == ""
-    assert srgan_course.drop_harmless(TF_START_UP + real + warn + feature) == real + warn + feature
+    bf16 = DT_HALF.replace("DT_HALF", "DT_BFLOAT16")  # never printed by the package's float16 op: not in the list
+    assert srgan_course.drop_harmless(TF_START_UP + DT_HALF) == ""
+    assert srgan_course.drop_harmless(TF_START_UP + real + warn + feature + bf16) == real + warn + feature + bf16
 
 
 def test_filter_writes_back_unknown_lines():
@@ -93,3 +101,61 @@ def test_retracing_warning_only_for_real_retracing():
     assert "quiet so far" in out
     assert "multi_step_on_iterator" not in err and "Upscaler" not in err, err
     assert "triggered tf.function retracing" in err and "<function f at" in err, err
+
+
+def test_float16_op_waits_for_eager_start():
+    "Where oneDNN is on, the float16 op of the DT_HALF row runs as the eager context starts, not at import."
+    out, err = run_python("""
+        import srgan_course
+        import tensorflow as tf
+        from tensorflow.python.eager import context
+        from tensorflow.python.util import _pywrap_util_port
+        waiting = "ensure_initialized" in vars(context.context())  # the float16 op, waiting for eager start-up
+        print("waiting" if waiting else "not waiting", _pywrap_util_port.IsMklEnabled())
+        cpu = tf.config.list_physical_devices("CPU")[0]  # chapter 06: logical CPUs, set before the context starts
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        y = tf.reduce_mean(tf.abs(tf.cast(tf.ones((2, 2)), tf.float16)))
+        print(len(tf.config.list_logical_devices("CPU")), "ensure_initialized" in vars(context.context()), float(y))
+        """)
+    waiting, mkl, logical, still_waiting, y = out.split()
+    assert (waiting == "waiting") == (mkl == "True"), out
+    assert (logical, still_waiting, y) == ("2", "False", "1.0"), out
+    assert err == "", err
+
+
+def test_float16_line_is_dropped_on_a_cpu_without_float16_kernels():
+    """QEMU's x86 has AVX2 but no AVX-512: with oneDNN on (as on a Zen 4, which has AVX-512 but no AVX512-FP16)
+    TF prints the DT_HALF line at the first float16 op. The package's op prints it inside the filter, which drops it,
+    and the chapters' float16 ops (losses on float16, mixed precision, a traced function) print nothing."""
+    if platform.machine() != "x86_64": pytest.skip("QEMU runs this venv's x86-64 Python only on an x86-64 host")
+    if QEMU is None:
+        msg = "the float16 test needs qemu-x86_64 (apt-get install qemu-user)"
+        if os.environ.get("CI"): pytest.fail(f"{msg} (CI is set, so this is a failure: .ci/run installs it)")
+        pytest.skip(msg)
+    code = textwrap.dedent("""
+        import srgan_course
+        seen = []  # every text the filter captured, before it drops the known lines
+        drop = srgan_course.drop_harmless
+        srgan_course.drop_harmless = lambda text: seen.append(text) or drop(text)
+        import keras, tensorflow as tf
+        tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
+                                                   [tf.config.LogicalDeviceConfiguration()] * 2)  # as chapter 06
+        from srgan_course.cycle import cycle_loss
+        from srgan_course.losses import content_l1
+        x = tf.reshape(tf.range(8, dtype=tf.float32), (2, 2, 2, 1))
+        cycle_loss(tf.cast(x, tf.float16), tf.cast(x + 1, tf.float16)); content_l1(tf.cast(x, tf.float16), x)
+        tf.function(lambda a: tf.reduce_mean(a * a))(tf.constant([[1.0, 2.0]], tf.float16))
+        keras.mixed_precision.set_global_policy("mixed_float16")
+        keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, padding="same")])(tf.ones((1, 8, 8, 1)))
+        print("DT_HALF dropped by the filter:", any("DT_HALF" in text for text in seen))
+        """)
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a student's shell
+    env["TF_ENABLE_ONEDNN_OPTS"] = "1"  # on by default only with AVX512-VNNI/BF16, AVX-VNNI or AMX, which QEMU lacks
+    p = subprocess.run([QEMU, "-cpu", "Haswell", sys.executable, "-c", code], capture_output=True, text=True,
+                       cwd=ROOT, env=env, timeout=600)  # Haswell: AVX2, never AVX-512, whatever QEMU's version
+    err = "".join(l for l in p.stderr.splitlines(keepends=True)  # QEMU's own notes on CPU flags it does not emulate
+                  if not l.startswith("qemu-x86_64: warning: TCG doesn't support requested feature"))
+    assert p.returncode == 0, err
+    assert err == "", f"stderr on a CPU without float16 kernels:\n{err}"
+    assert "DT_HALF dropped by the filter: True" in p.stdout, f"the emulated CPU no longer shows the line:\n{p.stdout}"
