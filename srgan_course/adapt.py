@@ -166,20 +166,23 @@ def measure_adaptation(paths,  # held-out fastMRI volumes (e.g. real_data.heldou
     upscale = evaluate.Upscaler(adapter.model)   # one compiled upscaler for every run: the copy changes, the graph does not
     def unadapted(lr):
         adapter.reset(); return upscale(lr)
-    def run(b, sd):
+    steps = {}   # method -> optimizer steps its budget bought on this machine (a budget is wall time)
+    def run(name, b, sd):
         def adapted(lr):
             adapter.adapt(lr, b, seed=sd)
+            steps[name] = adapter.last["steps"]
             say(f"  adapted {b:g} s, seed {sd}: {adapter.last['steps']} steps, loss {adapter.last['loss_first']} -> {adapter.last['loss_last']}")
             return upscale(lr)
         return adapted
     runs = {f"adapt_{b:g}s_seed{sd}": (float(b), sd) for b in budgets for sd in seeds}
-    ups = {"unadapted": unadapted} | {name: run(b, sd) for name, (b, sd) in runs.items()}
+    ups = {"unadapted": unadapted} | {name: run(name, b, sd) for name, (b, sd) in runs.items()}
     rows = []
     for p in paths:
         say(f"{Path(p).name}:")
+        steps.clear()
         for r in metrics.compare([p], ups, scale=scale, degradation="kspace", slices=slices).per_volume:
             b, sd = runs.get(r["method"], (0.0, None))
-            rows.append(dict(r, volume=Path(p).stem, budget=b, seed=sd))
+            rows.append(dict(r, volume=Path(p).stem, budget=b, seed=sd, steps=steps.get(r["method"])))
     return rows
 
 # %% ../nbs/16_adapt.ipynb #e1d4970a

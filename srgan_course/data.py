@@ -153,8 +153,9 @@ def _layout(f, path):
     if min(shape) < 1: raise DataError(f"{path}: empty volume, target shape {shape}")
     return key, kind, tuple(shape), tuple(crop)
 
-def _finite(x, what, path):
-    if not np.all(np.isfinite(x)): raise DataError(f"{path}: '{what}' contains NaN or Inf values")
+def _finite(x, what, path, index=None):  # index: the slice `x` is, named in the message
+    where = "" if index is None else f" of slice {index}"
+    if not np.all(np.isfinite(x)): raise DataError(f"{path}: '{what}'{where} contains NaN or Inf values")
     return x
 
 # %% ../nbs/00_data.ipynb #db22d1ab
@@ -188,8 +189,12 @@ def check_volume(path,  # a fastMRI .h5 file
         if check_values or scale is None:
             mx = 0.0
             for i in range(shape[0]):   # one slice at a time: bounded memory
-                x = f[key][i] if key else image_from_kspace(f["kspace"][i], crop, multicoil=kind == "multicoil")
-                mx = max(mx, float(_finite(x, key or "kspace", path).max()))
+                try:
+                    x = f[key][i] if key else image_from_kspace(f["kspace"][i], crop, multicoil=kind == "multicoil")
+                    if key and lr_from == "kspace" and check_values: _finite(f["kspace"][i], "kspace", path, i)
+                except OSError as e:   # a corrupt compressed chunk, a truncated file
+                    raise DataError(f"{path}: slice {i} cannot be read ({e})") from None
+                mx = max(mx, float(_finite(x, key or "kspace", path, i).max()))
             scale = scale if scale is not None else mx
     if not np.isfinite(scale) or scale <= 0: raise DataError(f"{path}: volume maximum is {scale}, expected a positive number")
     return VolumeInfo(path, key, shape, scale, crop, lr_from)

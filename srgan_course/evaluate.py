@@ -21,10 +21,13 @@ from .generators import Upscaler  # the one implementation (chapter 08); `evalua
 # %% ../nbs/15_evaluation.ipynb #976f6baf
 def shipped_weights(scale=4):  # upscaling factor of the shipped model
     "Path of the ×`scale` G_HR shipped inside the package; FileNotFoundError if there is none."
-    path = Path(str(importlib.resources.files("srgan_course"))) / "weights" / f"g_hr_x{scale}.keras"
+    folder = Path(str(importlib.resources.files("srgan_course"))) / "weights"
+    path = folder / f"g_hr_x{scale}.keras"
     if not path.exists():
-        raise FileNotFoundError(f"no shipped weights for x{scale} ({path}); train a model with "
-                                f"`srgan-course train --scale {scale}` and pass --weights RUN_DIR")
+        shipped = ", ".join(f"x{p.stem.split('_x')[-1]}" for p in sorted(folder.glob("g_hr_x*.keras"))) or "none"
+        advice = f"train one with `srgan-course train --scale {scale}` and pass --weights RUN_DIR" if scale >= 2 else \
+                 "--scale must be 2 or more"
+        raise FileNotFoundError(f"no shipped weights for --scale {scale} (shipped: {shipped}); {advice}")
     return path
 
 def weights_path(weights=None,  # a .keras file, a run folder holding g_hr.keras, or None for the shipped weights
@@ -42,21 +45,28 @@ def load_generator(weights=None, scale=4):
     "Load a G_HR (see `weights_path`) ready for inference."
     path = weights_path(weights, scale)
     try: return keras.models.load_model(path, compile=False)
-    except Exception as e: raise ValueError(f"weights {path}: not a loadable Keras model ({e.__class__.__name__}: {e})") from e
+    except Exception as e:   # Keras answers "File not found" for a file that is there but is no .keras archive
+        detail = "" if "not found" in str(e).lower() else f" ({e.__class__.__name__}: {e})"
+        raise ValueError(f"weights {path}: not a Keras model saved by srgan-course train "
+                         f"(a .keras archive){detail}") from None
 
 # %% ../nbs/15_evaluation.ipynb #5b1e2c01
-def upscale_slices(x,  # one slice (h, w) or a stack (N, h, w) in any units (magnitude ≥ 0; complex: its magnitude is used)
+def upscale_slices(x,  # one slice (h, w) or a stack (N, h, w) in any units (negatives kept; complex: its magnitude)
                    upscaler):  # an `Upscaler`
-    "Super-resolve `x` in its own units: normalise by its maximum, upscale, scale back."
+    "Super-resolve `x` in its own units: shift negatives up, normalise by the range, upscale, map back."
     x = np.asarray(x)
     if np.iscomplexobj(x): x = np.abs(x)  # a complex MR image: the network was trained on magnitudes
     if not np.issubdtype(x.dtype, np.number) or x.ndim not in (2, 3):
         raise ValueError(f"expected a 2-D slice or a (N, h, w) stack of numbers, got {x.dtype} with shape {x.shape}")
     if not np.isfinite(x).all(): raise ValueError("input has NaN or Inf values")
+    from srgan_course.formats import check_range
+    check_range(x, "input")   # beyond float32's range the output would be all inf or all 0
     upscaler.check_size(*x.shape[-2:])
-    scale = float(np.abs(x).max())
-    if scale == 0: return np.zeros(x.shape[:-2] + (x.shape[-2] * upscaler.scale, x.shape[-1] * upscaler.scale), np.float32)
-    return (upscaler((x / scale).astype(np.float32)) * scale).astype(np.float32)
+    shift = min(float(x.min()), 0.0)   # negatives: the darkest becomes 0, the network's background; restored after
+    scale = float(x.max()) - shift
+    hr_shape = x.shape[:-2] + (x.shape[-2] * upscaler.scale, x.shape[-1] * upscaler.scale)
+    if scale == 0: return np.full(hr_shape, shift, np.float32)
+    return (upscaler(((x - shift) / scale).astype(np.float32)) * scale + shift).astype(np.float32)
 
 # %% ../nbs/15_evaluation.ipynb #23103880
 def _atomic_target(out):
@@ -70,39 +80,56 @@ def _upscale_h5(src, out, upscaler, log):
     x, scale = data.normalize_volume(vol.target)
     sr = data.denormalize(upscaler(x), scale).astype(np.float32)
     tmp = _atomic_target(out)
-    with h5py.File(tmp, "w") as f:
-        f.create_dataset("reconstruction_esc", data=sr)
-        if vol.header: f.create_dataset("ismrmrd_header", data=vol.header.encode())
-        for k, v in vol.attrs.items(): f.attrs[k] = v
-        f.attrs["max"] = float(sr.max())
-        f.attrs["srgan_course_source"] = str(src)
-        f.attrs["srgan_course_scale"] = upscaler.scale
-    os.replace(tmp, out)
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.create_dataset("reconstruction_esc", data=sr)
+            if vol.header: f.create_dataset("ismrmrd_header", data=vol.header.encode())
+            for k, v in vol.attrs.items(): f.attrs[k] = v
+            f.attrs["max"] = float(sr.max())
+            f.attrs["srgan_course_source"] = str(src)
+            f.attrs["srgan_course_scale"] = upscaler.scale
+        os.replace(tmp, out)
+    finally: tmp.unlink(missing_ok=True)
     return sr
 
 # %% ../nbs/15_evaluation.ipynb #5b1e2c02
+_PIXEL_TYPES = {"1": np.uint8, "L": np.uint8, "RGB": np.uint8, "RGBA": np.uint8, "I": np.int32,
+                "F": np.float32}  # Pillow mode -> the array type written back; I;16 variants: uint16
+
+def _pixel_type(src, mode):
+    "The numpy type that holds the pixels of a `mode` image (PNG stores its 'I' images as 16 bits)."
+    if mode.startswith("I;16") or (mode == "I" and src.suffix.lower() == ".png"): return np.uint16
+    return _PIXEL_TYPES[mode]
+
 def _upscale_png(src, out, upscaler, log):
     from PIL import Image
-    try: img = Image.open(src); img.load()
-    except Exception as e: raise ValueError(f"{src}: not a readable PNG image ({e})") from e
-    if img.mode in ("I;16", "I;16B", "I"): x, bits = np.asarray(img, np.float32), 16
-    else: x, bits = np.asarray(img.convert("L"), np.float32), 8
-    top = 65535 if bits == 16 else 255
-    sr = np.clip(upscale_slices(x / top, upscaler) * top, 0, top).round()
+    from srgan_course import formats
+    scan = formats.read_scan(src, min_side=1)   # like import: grayscale only, every page of a TIFF, its own value type
+    for note in scan.meta["notes"]: log(f"{src}: {note}")
+    with Image.open(src) as img: kind = _pixel_type(src, img.mode)
+    sr = upscale_slices(scan.image, upscaler)
+    if np.issubdtype(kind, np.integer):  # integer pixels: rounded into the type's range (a float TIFF keeps its values)
+        sr = np.clip(sr.round(), np.iinfo(kind).min, np.iinfo(kind).max)
+    pages = [Image.fromarray(page.astype(kind)) for page in sr]
     tmp = _atomic_target(out)  # keeps the suffix: Pillow writes PNG or TIFF like the input
-    (Image.fromarray(sr.astype(np.uint16), mode="I;16") if bits == 16 else Image.fromarray(sr.astype(np.uint8))).save(tmp)
-    os.replace(tmp, out)
-    return sr
+    try:
+        pages[0].save(tmp, save_all=len(pages) > 1, append_images=pages[1:])
+        os.replace(tmp, out)
+    finally: tmp.unlink(missing_ok=True)
+    return sr[0] if len(sr) == 1 else sr
 
 def _upscale_npy(src, out, upscaler, log):
     try: x = np.load(src, allow_pickle=False)
     except Exception as e: raise ValueError(f"{src}: not a readable .npy file ({e})") from e
     if x.ndim != 2: raise ValueError(f"{src}: expected one 2-D slice (H, W), got an array of shape {x.shape}")
     if np.iscomplexobj(x): log(f"{src}: complex values: upscaling their magnitude (the output is real)")
+    _note_negatives(np.abs(x) if np.iscomplexobj(x) else x, src, log)
     sr = upscale_slices(x, upscaler)
     tmp = _atomic_target(out)
-    with open(tmp, "wb") as f: np.save(f, sr)
-    os.replace(tmp, out)
+    try:
+        with open(tmp, "wb") as f: np.save(f, sr)
+        os.replace(tmp, out)
+    finally: tmp.unlink(missing_ok=True)
     return sr
 
 # %% ../nbs/15_evaluation.ipynb #5b1e2c04
@@ -119,12 +146,17 @@ def upscaled_affine(affine,  # 4×4 voxel -> scanner (mm) affine of the LR volum
     return A
 
 # %% ../nbs/15_evaluation.ipynb #5b1e2c11
+def _note_negatives(x, name, log):
+    "Say how negative values are handled, when there are any."
+    if np.size(x) and x.min() < 0:
+        log(f"{name}: {(x < 0).mean():.2%} negative values (min {x.min():.4g}) kept: the image is shifted up by its "
+            "minimum for the network and shifted back, so the output has the input's units and range")
+
 def _magnitude_stack(scan, log):
-    "The scan's slices for the network: negative values (interpolation overshoot) set to 0, with a note."
-    if scan.image.min() < 0:
-        log(f"{scan.meta['source']}: {(scan.image < 0).mean():.2%} negative values set to 0 (a magnitude image is >= 0)")
+    "The scan's slices for the network, after printing its reader's notes and how negative values are handled."
     for note in scan.meta.get("notes", []): log(f"{scan.meta['source']}: {note}")
-    return np.maximum(scan.image, 0)
+    _note_negatives(scan.image, scan.meta["source"], log)
+    return scan.image
 
 def _upscale_nifti(src, out, upscaler, log, axis=2, volume=None):
     import nibabel as nib
@@ -155,7 +187,7 @@ def _derived_dicom(ds, image, scale, series_uid):
     lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2 ** bits - 1)
     stored = np.clip(np.round((image - intercept) / slope), lo, hi).astype(f"<{'i' if signed else 'u'}{int(ds.BitsAllocated) // 8}")
     d.Rows, d.Columns = image.shape
-    d.PixelSpacing = [_ds(float(v) / scale) for v in ds.get("PixelSpacing", [1.0, 1.0])]
+    if "PixelSpacing" in ds: d.PixelSpacing = [_ds(float(v) / scale) for v in ds.PixelSpacing]  # absent stays absent
     # ImagePositionPatient is kept: on the k-space grid HR pixel (0, 0) sits where LR pixel (0, 0) sat
     ref = Dataset(); ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
     d.SourceImageSequence = [ref]
@@ -206,6 +238,12 @@ def _check_output(kind, src, out):
     elif kind == "dicom": ok, want = out.suffix.lower() in ("", ".dcm", ".ima") and not out.is_dir(), "a DICOM file (.dcm) like the input"
     else: ok, want = out.suffix.lower() == src.suffix.lower(), f"a '{src.suffix.lower()}' file like the input"
     if not ok: raise ValueError(f"output {out}: expected {want}")
+    if out.is_dir() and not (kind == "dicom" and src.is_dir()):
+        raise ValueError(f"output {out}: is a folder; expected {want}")
+    inside = src.is_dir() and src.resolve() in out.resolve().parents
+    if out.resolve() == src.resolve() or inside:
+        raise ValueError(f"output {out}: is {'inside ' if inside else ''}the input {src}; choose another --out "
+                         "(upscale never writes over its input)")
 
 # %% ../nbs/15_evaluation.ipynb #5b1e2c12
 def upscale_file(src,  # a fastMRI .h5, a NIfTI (.nii, .nii.gz), a DICOM file or series folder, a .png/.tif, or a .npy 2-D slice
@@ -215,6 +253,7 @@ def upscale_file(src,  # a fastMRI .h5, a NIfTI (.nii, .nii.gz), a DICOM file or
                  axis=2,  # NIfTI: the axis the slices run along (upscaled in the plane across it)
                  volume=None,  # NIfTI: which volume of a 4-D file
                  series=None,  # DICOM folder: which series (UID, description or number) when it holds several
+                 tile=None,  # LR tile side for large slices (None: chosen from the free memory; 0: never tile)
                  log=print):  # where notes go (complex or negative input, ...)
     "Super-resolve the file `src` into `out`, keeping its format and its geometry; returns the super-resolved array."
     from srgan_course import formats
@@ -226,7 +265,8 @@ def upscale_file(src,  # a fastMRI .h5, a NIfTI (.nii, .nii.gz), a DICOM file or
     if kind != "nifti" and (axis != 2 or volume is not None): raise ValueError(f"{src}: --axis and --volume apply to NIfTI input; this is {kind}")
     if kind != "dicom" and series is not None: raise ValueError(f"{src}: --series applies to a DICOM folder; this is {kind}")
     options = {"nifti": dict(axis=axis, volume=volume), "dicom": dict(series=series)}.get(kind, {})
-    upscaler = weights if isinstance(weights, Upscaler) else Upscaler(load_generator(weights, scale))
+    if tile is not None and tile < 0: raise ValueError(f"--tile must be >= 0 (0: never tile), got {tile}")
+    upscaler = weights if isinstance(weights, Upscaler) else Upscaler(load_generator(weights, scale), tile=tile)
     try: return UPSCALE_FORMATS[kind](src, out, upscaler, log or (lambda m: None), **options)
     except ValueError as e:
         if str(src) in str(e) or str(out) in str(e): raise

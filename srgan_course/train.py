@@ -11,7 +11,7 @@ __all__ = ['DISTRIBUTE', 'TrainConfig', 'demo_cache_dir', 'cached_demo_volumes',
            'run_end_state', 'train_from_config', 'config_help', 'add_train_arguments', 'config_from_args']
 
 # %% ../nbs/14_training.ipynb #60bd0f20
-import argparse, dataclasses, hashlib, json, math, os, shutil, signal, threading, time, types, typing
+import argparse, contextlib, dataclasses, hashlib, json, math, os, shutil, signal, threading, time, types, typing
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
@@ -137,6 +137,9 @@ def split_by_subject(paths, # fastMRI .h5 files
 # %% ../nbs/14_training.ipynb #9a7208ca
 def _folder_volumes(folder, flag):
     folder = Path(folder)
+    if folder.is_file():
+        raise NotADirectoryError(f"{flag} {folder}: is a file; expected a folder of fastMRI .h5 volumes "
+                                 "(put the file in a folder of its own)")
     if not folder.is_dir(): raise FileNotFoundError(f"{flag} {folder}: no such folder (expected fastMRI .h5 volumes)")
     return srdata.list_volumes(folder)
 
@@ -230,23 +233,27 @@ def run_training(model: SRResCycGAN, train_ds, val_ds, cfg: TrainConfig, run_dir
     cbs += list(callbacks)
     model.diverged, interrupted, history, t0 = False, False, {}, time.time()
     previous = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
-    if previous is not None: signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    on_sigterm = lambda *a: (_ for _ in ()).throw(KeyboardInterrupt("SIGTERM"))   # the message names the signal
+    if previous is not None: signal.signal(signal.SIGTERM, on_sigterm)
+    stopped_by = None   # "SIGINT" or "SIGTERM" when interrupted: the command line exits with its code (130 / 143)
     try:
         if start < cfg.steps:
             h = model.fit(train_ds, epochs=math.ceil(cfg.steps / cfg.val_every), initial_epoch=start // cfg.val_every,
                           steps_per_epoch=cfg.val_every, validation_data=val_ds, callbacks=cbs, verbose=cfg.verbose, shuffle=False)
             history = {k: [float(x) for x in v] for k, v in h.history.items()}
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as e:
+        interrupted, stopped_by = True, "SIGTERM" if str(e) == "SIGTERM" else "SIGINT"
         if not model.diverged: ckpt.save()
         print(f"\ninterrupted at step {int(model.step_counter.numpy())}; checkpoint saved in {ckpt.directory}")
     finally:
         if previous is not None: signal.signal(signal.SIGTERM, previous)
     if guard.message:
-        raise TrainingDiverged(f"{guard.message}; the last good checkpoint (step {ckpt.last_saved_step}) is kept in "
-                               f"{ckpt.directory}. Lower --learning-rate or the loss weights"
-                               + (", or drop --mixed-precision" if cfg.mixed_precision else "") + ", then --resume.")
-    return dict(start_step=start, step=int(model.step_counter.numpy()), interrupted=interrupted,
+        kept = (f"the last good checkpoint (step {ckpt.last_saved_step}) is kept in {ckpt.directory}"
+                if ckpt.last_saved_step is not None else "no checkpoint was saved before it")
+        again = "then --resume" if ckpt.last_saved_step is not None else "then start again"
+        raise TrainingDiverged(f"{guard.message}; {kept}. Lower --learning-rate or the loss weights"
+                               + (", or drop --mixed-precision" if cfg.mixed_precision else "") + f", {again}.")
+    return dict(start_step=start, step=int(model.step_counter.numpy()), interrupted=interrupted, signal=stopped_by,
                 wall_s=time.time() - t0, seconds_per_step=timer.seconds_per_step if start < cfg.steps else None, history=history,
                 curve=curve.points if curve is not None else [])
 
@@ -271,6 +278,12 @@ def run_folder(cfg: TrainConfig): # -> Path, created
     has_run = (run_dir / "checkpoints" / "checkpoint").exists()
     if not cfg.resume and has_run: raise ValueError(f"--out {run_dir} already holds a run; pass --resume to continue it or choose another --out")
     if cfg.resume and not has_run: raise FileNotFoundError(f"--resume: no checkpoint in {run_dir / 'checkpoints'}")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise NotADirectoryError(f"--out {run_dir}: is a file; expected a run folder")
+    present = sorted(p.name for p in run_dir.iterdir()) if run_dir.is_dir() and not cfg.resume else []
+    if present:   # a user's files (a model, a config, figures) are never overwritten by a new run
+        listing = ", ".join(present[:3]) + (", ..." if len(present) > 3 else "")
+        raise ValueError(f"--out {run_dir}: not empty ({listing}) and holds no run; a new run needs a new or empty folder")
     run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir
 
@@ -290,11 +303,24 @@ def run_end_state(run_dir, step): # -> (completed metrics or None, whether g_hr.
     return (metrics if exported and metrics is not None and metrics.get("step") == step else None), exported
 
 # %% ../nbs/14_training.ipynb #fe8528a5
+@contextlib.contextmanager
+def _discard_on_failure(run_dir, fresh):  # fresh: the folder was empty or new when the run started
+    "Remove a fresh run's folder if the run fails before its first checkpoint: no empty or half-made run is left."
+    try: yield
+    except BaseException:
+        if fresh and not (Path(run_dir) / "checkpoints" / "checkpoint").exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
 def train_from_config(config, # TrainConfig | argparse.Namespace (from add_train_arguments) | dict
                       callbacks=()): # extra Keras callbacks (e.g. a dashboard.TrainingDashboard)
     "Train (or resume) a run; writes checkpoints, logs, samples.png, metrics.json; returns the metrics dict."
     cfg = as_config(config).validate()
     run_dir = run_folder(cfg)
+    with _discard_on_failure(run_dir, fresh=not cfg.resume): return _train_in(run_dir, cfg, callbacks)
+
+def _train_in(run_dir, cfg: TrainConfig, callbacks): # the run folder (made by `run_folder`), the checked configuration
+    "The body of `train_from_config`, in the run folder `run_dir`."
     print(f"srgan-course train: run folder {run_dir}")
     if cfg.perceptual_on and cfg.perceptual_weights == "random":
         print(f"note: --perceptual-weights random: the perceptual loss compares features of an UNTRAINED VGG19, not the paper's "

@@ -168,7 +168,6 @@ def test_upscale_adapt_wiring(tmp_path, monkeypatch, tiny, capsys):
 
 def test_upscale_adapt_subprocess(tmp_path, tiny):
     "The real chapter-16 adaptation behind `upscale --adapt`: a short budget works, a negative one is one line, exit 2."
-    pytest.importorskip("srgan_course.adapt")
     np.save(tmp_path / "s.npy", np.random.default_rng(0).random((32, 32)))
     code, _, err = run_cli("upscale", tmp_path / "s.npy", "--out", tmp_path / "o.npy", "--weights", tiny, "--adapt", "1")
     assert code == 0, err

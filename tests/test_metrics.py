@@ -2,6 +2,7 @@
 against scikit-image (the fastMRI reference), and the in-graph metrics under a distribution strategy."""
 import numpy as np
 import pytest
+from scipy import ndimage
 import tensorflow as tf
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
@@ -21,14 +22,28 @@ def test_tf_metrics_match_skimage_on_random_batches(seed):
     np.testing.assert_allclose(metrics.tf_ssim(gt, pred, max_val).numpy(), sk_ssim, atol=1e-4)
 
 
+def ssim_by_formula(x, y, data_range, win=7):
+    "Wang et al. (2004) SSIM written out: 7×7 uniform window, sample (co)variances, the window's half-width cropped."
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    c1, c2, mean = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2, lambda a: ndimage.uniform_filter(a, win)
+    n = win * win / (win * win - 1)   # sample, not population, covariance
+    mx, my = mean(x), mean(y)
+    vx, vy, vxy = n * (mean(x * x) - mx * mx), n * (mean(y * y) - my * my), n * (mean(x * y) - mx * my)
+    s = (2 * mx * my + c1) * (2 * vxy + c2) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    return s[win // 2:-(win // 2), win // 2:-(win // 2)].mean()
+
+
 def test_numpy_metrics_equal_fastmri_definitions():
+    "NMSE, PSNR (volume maximum) and SSIM (mean over slices) against the formulas written out, not the library they call."
     rng = np.random.default_rng(0)
     gt = rng.random((3, 32, 24)).astype(np.float32)
     pred = (gt + rng.normal(0, 0.05, gt.shape)).astype(np.float32)
-    assert metrics.nmse(gt, pred) == pytest.approx(np.linalg.norm(gt - pred) ** 2 / np.linalg.norm(gt) ** 2, rel=1e-6)
-    assert metrics.psnr(gt, pred) == pytest.approx(peak_signal_noise_ratio(gt, pred, data_range=gt.max()))
-    fastmri_ssim = sum(structural_similarity(gt[i], pred[i], data_range=gt.max()) for i in range(3)) / 3
-    assert metrics.ssim(gt, pred) == pytest.approx(fastmri_ssim, abs=1e-12)
+    g, p = gt.astype(np.float64), pred.astype(np.float64)
+    assert metrics.nmse(gt, pred) == pytest.approx(((g - p) ** 2).sum() / (g ** 2).sum(), rel=1e-6)
+    assert metrics.psnr(gt, pred) == pytest.approx(10 * np.log10(g.max() ** 2 / ((g - p) ** 2).mean()), rel=1e-6)
+    by_formula = np.mean([ssim_by_formula(g[i], p[i], g.max()) for i in range(3)])
+    assert metrics.ssim(gt, pred) == pytest.approx(by_formula, abs=1e-6)
+    assert metrics.ssim(gt, pred, maxval=2.0) == pytest.approx(np.mean([ssim_by_formula(g[i], p[i], 2.0) for i in range(3)]), abs=1e-6)
 
 
 def test_tf_metrics_in_a_distributed_step():

@@ -37,6 +37,7 @@ def test_cycle_shapes_and_gradients(scale):
     for model in (g_hr, g_lr, d_hr, d_lr):
         grads = tape.gradient(loss, model.trainable_weights)
         assert all(g is not None for g in grads), model.name
+        assert sum(float(tf.reduce_sum(g * g)) for g in grads) > 0, f"{model.name}: every gradient is zero"
 
 
 def test_save_load_all(tmp_path):

@@ -3,6 +3,7 @@
     .venv/bin/python tools/render_course.py            # re-run the chapters whose sources changed
     .venv/bin/python tools/render_course.py --all      # re-run every chapter
     .venv/bin/python tools/render_course.py 08 15      # re-run these chapters
+    .venv/bin/python tools/render_course.py 16 --record  # ... with record_results=True: the run rewrites its committed results
 
 Each chapter runs with papermill at its defaults in a scratch folder, its long logs are trimmed and
 its widgets replaced by a note (a static page cannot run them), and nbconvert's lab template turns it
@@ -202,19 +203,28 @@ def title_of(nb_path):
     return nb_path.stem, ""
 
 
-def render(nb_path, manifest):
+def records(nb_path):
+    "True when the chapter's parameters cell has `record_results` (its run can rewrite its committed results file)."
+    return any(t == "code" and re.search(r"^record_results\s*=", s, re.M) for t, s in _cells(nb_path))
+
+
+def render(nb_path, manifest, record=False):  # record: run with record_results=True (the chapter rewrites its results)
     "Run one chapter at its defaults and write its page; updates `manifest` in place."
     import nbformat, papermill as pm
     os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as a student's shell: the chapter itself must keep TF quiet
     sources = source_hash(nb_path)  # before the run: a file edited while it runs leaves the page stale, not falsely current
+    cells = _cells(nb_path)
+    params = {"record_results": True} if record and records(nb_path) else {}
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures into the outputs (CI sets Agg)
     with tempfile.TemporaryDirectory(prefix="render_") as tmp:
         out = Path(tmp) / nb_path.name
         start = time.perf_counter()
-        pm.execute_notebook(str(nb_path), str(out), cwd=tmp, kernel_name="python3",
+        pm.execute_notebook(str(nb_path), str(out), cwd=tmp, kernel_name="python3", parameters=params,
                             progress_bar=False, log_output=False, execution_timeout=3600)
         seconds = time.perf_counter() - start
         nb = nbformat.read(out, as_version=4)
+    if params and _cells(nb_path) == cells:  # the run rewrote its own results file, which the page shows: hash it as written
+        sources = source_hash(nb_path)
     stderr = _trim(nb)
     title, summary = title_of(nb_path)
     page, css = to_html(nb, f"{nb_path.stem} · {title}")
@@ -256,6 +266,7 @@ def main(argv=None):
     ap.add_argument("chapters", nargs="*", help="chapter numbers or names to re-run (default: the stale ones)")
     ap.add_argument("--all", action="store_true", help="re-run every chapter")
     ap.add_argument("--check", action="store_true", help="only list the stale chapters; exit 1 if any")
+    ap.add_argument("--record", action="store_true", help="run chapters that have `record_results` with it on (rewrites nbs/results)")
     a = ap.parse_args(argv)
     manifest = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
     if a.check:
@@ -268,7 +279,7 @@ def main(argv=None):
     else: todo = stale(manifest)
     failed = []
     for p in todo:
-        try: render(p, manifest)
+        try: render(p, manifest, record=a.record)
         except Exception as e:  # one failing chapter is reported; the others still render
             failed.append(p.stem); print(f"{p.stem}: FAILED at its defaults: {str(e).strip().splitlines()[-1] if str(e).strip() else e!r}", flush=True)
             continue
