@@ -93,13 +93,16 @@ def cmd_upscale(args):
     from srgan_course import evaluate
     log = lambda m: print(m, file=sys.stderr, flush=True)
     weights = args.weights
+    if args.tile is not None and args.tile < 0: fail(f"--tile must be >= 0 (0: never tile), got {args.tile}")
+    if Path(args.out).is_file() and not args.overwrite and Path(args.out).resolve() != Path(args.input).resolve():
+        fail(f"output {args.out}: exists; pass --overwrite to replace it")   # before any adaptation: say it at once
     if args.adapt is not None:   # a copy of G_HR fine-tuned on this scan for a few seconds (chapter 16)
         from srgan_course import adapt
         log(f"adapting G_HR to {args.input} for {args.adapt:g} s ...")
         weights = adapt.adapt_upscaler(args.input, weights=args.weights, scale=args.scale, seconds=args.adapt, axis=args.axis)
     log(f"upscaling {args.input} -> {args.out} ...")
     sr = evaluate.upscale_file(args.input, args.out, weights=weights, scale=args.scale, axis=args.axis,
-                               volume=args.volume, series=args.series, tile=args.tile, log=log)
+                               volume=args.volume, series=args.series, tile=args.tile, overwrite=args.overwrite, log=log)
     log(f"wrote {args.out} ({' x '.join(map(str, sr.shape))})")
 
 # %% ../nbs/18_cli.ipynb #7c2d0a0a
@@ -162,6 +165,7 @@ def _add_upscale_command(sub):
     u.add_argument("--axis", type=int, default=2, choices=(0, 1, 2), help="NIfTI: upscale the plane across this axis (2: the acquired slices)")
     u.add_argument("--volume", type=int, default=None, help="NIfTI: which volume of a 4-D file")
     u.add_argument("--series", default=None, metavar="UID", help="DICOM folder: which series, when it holds several")
+    u.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists (refused otherwise)")
     u.add_argument("--adapt", type=float, default=None, metavar="SECONDS", help="first fine-tune a copy of G_HR on INPUT for this long")
     u.add_argument("--tile", type=int, default=None, metavar="T",
                    help="upscale large slices in T×T LR tiles, seamlessly (default: from the free memory; 0: never tile)")

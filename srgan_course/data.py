@@ -178,7 +178,8 @@ def _fits(kspace_shape, target_shape):
     return all(k >= t for k, t in zip(kspace_shape, target_shape))
 
 def check_volume(path,  # a fastMRI .h5 file
-                 check_values=True):  # read the target to check for NaN/Inf (and to compute the max if no 'max' attribute)
+                 check_values=True,  # read the target to check for NaN/Inf (and to compute the max if no 'max' attribute)
+                 check_kspace=False):  # also read the measured k-space (every byte of the file) for NaN/Inf
     "Check a volume's layout without keeping it in memory; returns its `VolumeInfo`."
     path = Path(path)
     with _H5(path) as f:
@@ -186,12 +187,12 @@ def check_volume(path,  # a fastMRI .h5 file
         measured = "kspace" in f and f.attrs.get("kspace_origin") != "magnitude"   # imports mark a k-space made from a magnitude image
         lr_from = "kspace" if measured and _fits(f["kspace"].shape[-2:], shape[1:]) else "target"
         scale = float(f.attrs["max"]) if "max" in f.attrs else None
-        if check_values or scale is None:
+        if check_values or check_kspace or scale is None:
             mx = 0.0
             for i in range(shape[0]):   # one slice at a time: bounded memory
                 try:
                     x = f[key][i] if key else image_from_kspace(f["kspace"][i], crop, multicoil=kind == "multicoil")
-                    if key and lr_from == "kspace" and check_values: _finite(f["kspace"][i], "kspace", path, i)
+                    if key and lr_from == "kspace" and check_kspace: _finite(f["kspace"][i], "kspace", path, i)
                 except OSError as e:   # a corrupt compressed chunk, a truncated file
                     raise DataError(f"{path}: slice {i} cannot be read ({e})") from None
                 mx = max(mx, float(_finite(x, key or "kspace", path, i).max()))
@@ -200,13 +201,14 @@ def check_volume(path,  # a fastMRI .h5 file
     return VolumeInfo(path, key, shape, scale, crop, lr_from)
 
 def list_volumes(directory,  # folder holding fastMRI .h5 files
-                 strict=False):  # raise on the first bad file instead of warning and skipping it
+                 strict=False,  # raise on the first bad file instead of warning and skipping it
+                 check_kspace=False):  # also check the measured k-space (reads whole files: for evaluation)
     "The usable fastMRI volumes (*.h5) in `directory`, sorted; bad files are reported and skipped."
     d = Path(directory)
     if not d.is_dir(): raise DataError(f"{d}: directory not found (expected a folder of fastMRI .h5 volumes)")
     good, bad = [], 0
     for p in sorted(d.glob("*.h5")):
-        try: check_volume(p); good.append(p)
+        try: check_volume(p, check_kspace=check_kspace); good.append(p)
         except DataError as e:
             if strict: raise
             bad += 1; warnings.warn(f"skipping {e}", stacklevel=2)
@@ -397,8 +399,10 @@ def read_pair(info,  # a VolumeInfo (from check_volume)
     "One normalised (LR, HR) slice pair by `degrade_pair`, from the measured k-space when the file has it; one file open."
     use_k = info.lr_from == "kspace" and degradation == "kspace"
     with _H5(info.path) as f:
-        x = _target_slice(f, info, index)
-        k = _finite(f["kspace"][index], "kspace", info.path) if use_k else None
+        try:
+            x = _target_slice(f, info, index)
+            k = _finite(f["kspace"][index], "kspace", info.path, index) if use_k else None
+        except OSError as e: raise DataError(f"{info.path}: slice {index} cannot be read ({e})") from None
     return degrade_pair(x, scale, degradation, k, info.scale, noise_sigma, rng)
 
 def _visits(infos, seed, shuffle, repeat):
@@ -476,12 +480,20 @@ def make_dataset(paths,  # .h5 files (or VolumeInfo), e.g. from list_volumes
             raise DataError(f"{v.path}: slices are {v.shape[1:]}, too small for hr_patch={hr_patch} at scale {s} (need at least {hr_patch + s} pixels per side)")
     lo, hi = (noise_sigma, noise_sigma) if np.isscalar(noise_sigma) else map(float, noise_sigma)
 
+    slices, skipped = sum(v.shape[0] for v in infos), set()   # (file, slice) found unreadable: named once, then skipped
+
     def stream(stream_seed, with_lr, with_hr):
         def gen():
             for j, (v, i) in enumerate(_visits(infos, stream_seed, True, repeat and not cache)):
+                if (v.path, i) in skipped: continue
                 rng = np.random.default_rng([stream_seed, j])
-                if not with_lr: yield (crop_to_multiple(read_slice(v, i), multiple),); continue
-                lr, hr = read_pair(v, i, s, degradation, rng.uniform(lo, hi) if hi > lo else lo, rng)
+                try:
+                    if not with_lr: yield (crop_to_multiple(read_slice(v, i), multiple),); continue
+                    lr, hr = read_pair(v, i, s, degradation, rng.uniform(lo, hi) if hi > lo else lo, rng)
+                except DataError as e:   # a bad slice is skipped, never the end of a run
+                    skipped.add((v.path, i)); warnings.warn(f"skipping {e}", stacklevel=2)
+                    if len(skipped) == slices: raise DataError("make_dataset: every slice is unreadable") from None
+                    continue
                 yield (lr, hr) if with_hr else (lr,)
         spec = tuple(tf.TensorSpec((None, None), tf.float32) for _ in range(with_lr + with_hr))
         ds = tf.data.Dataset.from_generator(gen, output_signature=spec)

@@ -254,6 +254,7 @@ def upscale_file(src,  # a fastMRI .h5, a NIfTI (.nii, .nii.gz), a DICOM file or
                  volume=None,  # NIfTI: which volume of a 4-D file
                  series=None,  # DICOM folder: which series (UID, description or number) when it holds several
                  tile=None,  # LR tile side for large slices (None: chosen from the free memory; 0: never tile)
+                 overwrite=False,  # replace `out` if it exists (else: refused, nothing a user had is lost)
                  log=print):  # where notes go (complex or negative input, ...)
     "Super-resolve the file `src` into `out`, keeping its format and its geometry; returns the super-resolved array."
     from srgan_course import formats
@@ -261,12 +262,14 @@ def upscale_file(src,  # a fastMRI .h5, a NIfTI (.nii, .nii.gz), a DICOM file or
     if not src.exists(): raise FileNotFoundError(f"input not found: {src}")
     kind = formats.scan_kind(src)
     _check_output(kind, src, out)
+    if out.is_file() and not overwrite: raise ValueError(f"output {out}: exists; pass --overwrite to replace it")   # a series folder: its writer checks
     if axis not in (0, 1, 2): raise ValueError(f"--axis must be 0, 1 or 2, got {axis!r}")
     if kind != "nifti" and (axis != 2 or volume is not None): raise ValueError(f"{src}: --axis and --volume apply to NIfTI input; this is {kind}")
     if kind != "dicom" and series is not None: raise ValueError(f"{src}: --series applies to a DICOM folder; this is {kind}")
     options = {"nifti": dict(axis=axis, volume=volume), "dicom": dict(series=series)}.get(kind, {})
     if tile is not None and tile < 0: raise ValueError(f"--tile must be >= 0 (0: never tile), got {tile}")
     upscaler = weights if isinstance(weights, Upscaler) else Upscaler(load_generator(weights, scale), tile=tile)
+    if tile is not None: upscaler.tile = tile   # also for an Upscaler passed in (e.g. an adapted one)
     try: return UPSCALE_FORMATS[kind](src, out, upscaler, log or (lambda m: None), **options)
     except ValueError as e:
         if str(src) in str(e) or str(out) in str(e): raise
@@ -282,7 +285,7 @@ def evaluate_model(volumes,  # fastMRI .h5 paths, a folder of them, or MRVolume 
                    seed=0):  # seed of the degradation noise
     "fastMRI PSNR/SSIM/NMSE of the model and both baselines on `volumes`, as a JSON-ready dict."
     if isinstance(volumes, (str, Path)):
-        if Path(volumes).is_dir(): volumes = data.list_volumes(volumes)
+        if Path(volumes).is_dir(): volumes = data.list_volumes(volumes, check_kspace=True)   # it reads every byte anyway
         elif not Path(volumes).exists(): raise FileNotFoundError(f"data not found: {volumes} (expected a folder of fastMRI .h5 volumes)")
     upscaler = weights if isinstance(weights, Upscaler) else Upscaler(load_generator(weights, scale))
     if upscaler.scale != scale: raise ValueError(f"the model upscales x{upscaler.scale}, but --scale is {scale}")

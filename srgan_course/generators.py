@@ -192,9 +192,10 @@ class Upscaler:
         tile = self.tile_size()
         if tile and max(lr.shape[1:]) > tile and _STAGES <= {l.name for l in self.model.layers}:
             sr = np.stack([self.tiled(x, tile) for x in lr])   # one slice at a time, tile by tile
-        else:
-            sr = np.concatenate([np.asarray(self._fn(tf.constant(lr[i:i + self.batch_size, ..., None])))[..., 0]
-                                 for i in range(0, len(lr), self.batch_size)])
+        else:   # whole slices, as many per pass as fit in one tile's memory (at most batch_size)
+            per_pass = max(1, min(self.batch_size, (tile or 1 << 30) ** 2 // (lr.shape[1] * lr.shape[2])))
+            sr = np.concatenate([np.asarray(self._fn(tf.constant(lr[i:i + per_pass, ..., None])))[..., 0]
+                                 for i in range(0, len(lr), per_pass)])
         return sr[0] if single else sr
 
 # %% ../nbs/08_generators.ipynb #722361f1
@@ -213,27 +214,42 @@ def tile_size(self: Upscaler):
     return max(64, int((TILE_MEMORY_SHARE * _free_bytes() / self._tile_bytes_per_pixel()) ** 0.5))
 
 @patch
+def hr_margin(self: Upscaler):
+    "HR pixels each tile must read beyond its own part: the reach of the convolutions between `upsample` and `decoder`."
+    reach = 0
+    for layer in self.model.layers:
+        k = getattr(layer, "kernel_size", None)
+        k = k[0] if isinstance(k, (tuple, list)) else k
+        if isinstance(layer, ResidualBlock): reach += 2 * (k // 2)   # two convolutions
+        elif isinstance(layer, WeightNormConv2D): reach += k // 2
+    return max(reach, self.scale * self.overlap)
+
+@patch
 def tiled(self: Upscaler, x, tile):  # one normalised LR slice (h, w), the tile side in LR pixels
-    "Super-resolve one slice tile by tile: the local stages per tile, σ and the L2 projection on the whole slice."
-    if self._local is None:
-        stages = keras.Model(self.model.input, [self.model.get_layer(n).output for n in ("upsample", "decoder")])
+    "Super-resolve one slice: the upsampling, σ and the L2 projection on the whole slice, the convolutions tile by tile."
+    if self._local is None:   # two traced pieces of the model: LR -> upsampled base, base -> residual
         spec = tf.TensorSpec((None, None, None, 1), tf.float32)
-        self._local = tf.function(lambda t: stages(t, training=False), input_signature=[spec])
-    (h, w), s, m = x.shape, self.scale, self.overlap
-    th, tw = (-(-n // -(-n // tile)) for n in (h, w))   # equal tiles of at most `tile`: no thin strip left over
-    up, res = np.zeros((2, s * h, s * w), np.float32)
-    for y0 in range(0, h, th):
-        for x0 in range(0, w, tw):
-            y1, x1 = min(y0 + th, h), min(x0 + tw, w)
-            a, c = max(y0 - m, 0), max(x0 - m, 0)
-            u, r = self._local(tf.constant(x[None, a:min(y1 + m, h), c:min(x1 + m, w), None]))
-            keep = (0, slice(s * (y0 - a), s * (y1 - a)), slice(s * (x0 - c), s * (x1 - c)), 0)
-            up[s * y0:s * y1, s * x0:s * x1], res[s * y0:s * y1, s * x0:s * x1] = u.numpy()[keep], r.numpy()[keep]
-    names = {l.name for l in self.model.layers}
-    if "projection" in names:   # the global steps, once on the whole slice
+        base_model = keras.Model(self.model.input, self.model.get_layer("upsample").output)
+        refine_model = keras.Model(self.model.get_layer("upsample").output, self.model.get_layer("decoder").output)
+        self._local = (tf.function(lambda t: base_model(t, training=False), input_signature=[spec]),
+                       tf.function(lambda t: refine_model(t, training=False), input_signature=[spec]))
+    upsample, refine = self._local
+    up = np.asarray(upsample(tf.constant(x[None, ..., None])))[0, ..., 0]   # zero-fill is one FFT of the whole slice
+    (height, width), margin, side = up.shape, self.hr_margin(), tile * self.scale
+    tile_h, tile_w = (-(-n // -(-n // side)) for n in (height, width))   # equal tiles: no thin strip left over
+    residual = np.zeros_like(up)
+    for top in range(0, height, tile_h):
+        for left in range(0, width, tile_w):
+            bottom, right = min(top + tile_h, height), min(left + tile_w, width)
+            read_top, read_left = max(top - margin, 0), max(left - margin, 0)
+            part = up[None, read_top:min(bottom + margin, height), read_left:min(right + margin, width), None]
+            r = np.asarray(refine(tf.constant(part)))
+            residual[top:bottom, left:right] = r[0, top - read_top:bottom - read_top, left - read_left:right - read_left, 0]
+    if "projection" in {l.name for l in self.model.layers}:   # the global steps, once on the whole slice
         sigma = self.model.get_layer("noise_estimator")(up[None, ..., None])
-        res = np.asarray(self.model.get_layer("projection")(res[None, ..., None], sigma))[0, ..., 0]
-    return np.clip(up - res, 0.0, 1.0)
+        residual = np.asarray(self.model.get_layer("projection")(residual[None, ..., None], sigma))[0, ..., 0]
+    return np.clip(up - residual, 0.0, 1.0)
+
 
 # %% ../nbs/08_generators.ipynb #13d766ff
 _COUNTED = (keras.layers.Conv2D, keras.layers.Dense, WeightNormConv2D, ResidualBlock, keras.Model)  # layers whose FLOPs count

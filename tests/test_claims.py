@@ -8,7 +8,8 @@ How each README result is made (the command is also beside it in the README):
 - the unpaired experiment: `nbs/results/unpaired.json` (`python -m srgan_course.unpaired`);
 - the baselines table: recomputed here exactly as chapter 04 computes it (deterministic, 30 s);
 - time to quality: `nbs/results/quickstart.json` (the quick start's train command on a fresh clone);
-- speed: `nbs/results/benchmark.json` (`srgan-course benchmark --json`).
+- speed: `nbs/results/benchmark.json` (`srgan-course benchmark --json`);
+- large slices: `nbs/results/upscale_large.json` (`tools/bench_upscale.py`).
 """
 import json, os, re
 from pathlib import Path
@@ -43,9 +44,6 @@ def rows(text, first_cell):
         cells = [c.replace("**", "").strip() for c in line.strip().strip("|").split("|")]
         if cells[0] == first_cell: return cells
     raise AssertionError(f"no row {first_cell!r} in:\n{text}")
-
-
-def nums(text): return [float(x) for x in re.findall(r"[-+−]?\d+(?:,\d{3})*(?:\.\d+)?", text.replace("−", "-").replace(",", ""))]
 
 
 def fmt(x, digits): return f"{x:.{digits}f}"
@@ -90,9 +88,10 @@ def test_adaptation_sentence_is_the_committed_run():
     res = result("adaptation.json")
     mean = {r["budget_s"]: r for r in res["summary"] if r["volume"].startswith("mean")}
     s = prose("**Test-time adaptation on the same held-out subject**")
-    for b in (10, 30, 60):
-        assert f"{mean[b]['gain_db']:+.2f} ± {mean[b]['std_db']:.2f} dB" in s and f"{b} s" in s, (b, s)
-        assert f"{mean[b]['gain_db_vs_zero_fill']:+.2f}" in s and f"{mean[b]['gain_ssim']:+.3f}" in s, (b, s)
+    gain = {b: f"{mean[b]['gain_db']:+.2f} ± {mean[b]['std_db']:.2f} dB" for b in (10, 30, 60)}
+    assert f"**{gain[10]}** in 10 s, **{gain[30]}** in 30 s and {gain[60]} in 60 s" in s, s   # each number with its budget
+    zf, ssim = ([f"{mean[b][k]:{f}}" for b in (10, 30, 60)] for k, f in (("gain_db_vs_zero_fill", "+.2f"), ("gain_ssim", "+.3f")))
+    assert f"({zf[0]}, {zf[1]} and {zf[2]} dB over zero-fill), and {ssim[0]}, {ssim[1]} and {ssim[2]} in SSIM" in s, s
     bought = {}
     for r in res["rows"]:
         if r["seed"] is not None: bought.setdefault(r["budget"], []).append(r["steps"])
@@ -143,9 +142,11 @@ def test_baselines_table_is_recomputed(tmp_path):
 def test_time_to_quality_is_the_committed_run():
     res = result("quickstart.json")
     table = section("| wall time | step | phase | G_HR PSNR | zero-fill | bicubic |")
+    lines = [l for l in table.splitlines()[2:] if l.startswith("|")]
+    assert len(lines) == len(res["curve"]), "one row per point of the committed curve, no other"
     for point in res["curve"]:
         c = rows(table, f"{point['wall_s']:.0f} s")
-        assert c[1] == str(point["step"]) and c[3:] == [f"{point[k]:.2f} dB" for k in ("psnr", "psnr_zero_fill", "psnr_bicubic")], (c, point)
+        assert c[1:] == [str(point["step"]), point["phase"]] + [f"{point[k]:.2f} dB" for k in ("psnr", "psnr_zero_fill", "psnr_bicubic")], (c, point)
     s = prose("Final validation on every held-out slice:")
     f = res["final"]
     assert f"**{f['model']['psnr']:.2f} dB against {f['zero_fill']['psnr']:.2f} dB for zero-fill " \
@@ -174,6 +175,20 @@ def test_speed_table_is_the_committed_benchmark():
     w = {p["step"]: p["wall_s"] for p in q["curve"]}
     assert f"the {q['warmup_steps']:,} content-only steps took {w[q['warmup_steps']]:.0f} s with their validation passes and " \
            f"the {q['steps'] - q['warmup_steps']:,} full steps {w[q['steps']] - w[q['warmup_steps']]:.0f} s" in flat
+
+
+def test_large_slice_table_is_the_committed_run():
+    res = result("upscale_large.json")
+    table = section("| LR → HR | tiles | time (second call) | first call (with tracing) | peak memory |")
+    lines = [l for l in table.splitlines()[2:] if l.startswith("|")]
+    assert len(lines) == len(res["rows"]) > 0
+    for line, r in zip(lines, res["rows"]):
+        c = [x.strip() for x in line.strip("|").split("|")]
+        assert c[0] == f"{r['lr_side']}² → {r['hr_side']}²" and c[2:] == [f"{r['steady_s']:.1f} s", f"{r['first_s']:.1f} s",
+                                                                      f"{r['peak_rss_gb']:.2f} GB"], (c, r)
+        assert (c[1] == "untiled") == (r["tile"] == 0)
+    big = max(res["rows"], key=lambda r: r["lr_side"])
+    assert big["lr_side"] >= 1024 and big["tile"] > 0   # the slice that ran out of memory untiled now upscales
 
 
 # --- the shipped weights do what they are shipped for ----------------------------------------------------------------

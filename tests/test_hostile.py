@@ -4,6 +4,7 @@ Each test reproduces one case of the issue at CI size and checks the promised an
 file and exit 2, an output that keeps the input's values, or a refusal that leaves the user's files as they
 were. The command line runs in-process through `cli.main` (a subprocess would start TensorFlow each time).
 """
+import warnings
 import os, signal
 
 import h5py
@@ -188,7 +189,9 @@ def test_dicom_without_pixel_spacing_says_what_it_assumed(tmp_path, capsys, tiny
 def test_bad_kspace_is_skipped_and_named_once(tmp_path, capsys, tiny):
     paths = small_volumes(tmp_path / "d", ["a", "b"])
     with h5py.File(paths[0], "a") as f: f["kspace"][1, 0, 0] = np.nan   # the target is fine, the k-space is not
-    with pytest.warns(UserWarning, match="a.h5: 'kspace' of slice 1"): assert data.list_volumes(tmp_path / "d") == paths[1:]
+    assert data.list_volumes(tmp_path / "d") == paths   # training reads targets up front, k-space where it uses it
+    with pytest.warns(UserWarning, match="a.h5: 'kspace' of slice 1"):
+        assert data.list_volumes(tmp_path / "d", check_kspace=True) == paths[1:]
     with pytest.warns(UserWarning, match="a.h5") as caught:   # evaluate skips it too, once, instead of aborting
         code, out, err = run(capsys, "evaluate", "--data", tmp_path / "d", "--weights", tiny, "--json")
     assert code == 0 and '"volumes": 1' in out and len([w for w in caught if "a.h5" in str(w.message)]) == 1, err
@@ -197,12 +200,17 @@ def test_bad_kspace_is_skipped_and_named_once(tmp_path, capsys, tiny):
 
 
 def test_bad_kspace_is_skipped_by_train(tmp_path):
-    from srgan_course.train import prepare_volumes, TrainConfig
-    paths = small_volumes(tmp_path / "d", ["a", "b"]) + small_volumes(tmp_path / "v", ["c"], seed=1)
+    "The input pipeline skips a slice whose k-space is bad, names it once, and goes on with every other slice."
+    paths = small_volumes(tmp_path / "d", ["a", "b"])
     with h5py.File(paths[0], "a") as f: f["kspace"][0, 3, 3] = np.inf
-    with pytest.warns(UserWarning, match="a.h5"):
-        train, val = prepare_volumes(TrainConfig(data=str(tmp_path / "d"), val_data=str(tmp_path / "v")))
-    assert train == paths[1:2] and val == paths[2:]
+    ds = data.make_dataset(paths, scale=2, hr_patch=16, batch_size=1, repeat=False, augment=False)
+    with pytest.warns(UserWarning, match="a.h5: 'kspace' of slice 0") as caught:
+        batches = sum(1 for _ in ds)
+    assert batches == 3 and len([w for w in caught if "a.h5" in str(w.message)]) == 1   # 4 slices, one skipped
+    with h5py.File(paths[1], "a") as f: f["kspace"][:, 0, 0] = np.nan
+    with h5py.File(paths[0], "a") as f: f["kspace"][1, 0, 0] = np.nan
+    with pytest.raises(Exception, match="every slice is unreadable"), warnings.catch_warnings():
+        warnings.simplefilter("ignore"); list(data.make_dataset(paths, scale=2, hr_patch=16, batch_size=1))
 
 
 def test_unreadable_chunk_is_named(tmp_path):
@@ -213,7 +221,8 @@ def test_unreadable_chunk_is_named(tmp_path):
         f.create_dataset("reconstruction_esc", data=np.abs(data.ifft2c(kspace)).astype(np.float32))
         offset = f["kspace"].id.get_chunk_info(1).byte_offset
     with open(path, "r+b") as f: f.seek(offset + 8); f.write(b"\xff" * 64)   # corrupt the compressed chunk of slice 1
-    with pytest.raises(data.DataError, match="z.h5: slice 1 cannot be read"): data.check_volume(path)
+    with pytest.raises(data.DataError, match="z.h5: slice 1 cannot be read"): data.check_volume(path, check_kspace=True)
+    with pytest.raises(data.DataError, match="z.h5: slice 1 cannot be read"): data.read_pair(data.check_volume(path), 1, 2)
 
 
 # --- signals, bounds and messages --------------------------------------------------------------------------
@@ -273,8 +282,30 @@ def test_tiled_upscale_is_seamless(tmp_path, capsys, tiny):
     one_line(*run(capsys, "upscale", tmp_path / "x.npy", "--out", tmp_path / "n.npy", "--weights", tiny, "--tile", -1)[::2], "--tile")
 
 
+@pytest.mark.parametrize("scale", [4, 2])
+def test_tiled_upscale_is_seamless_with_the_shipped_weights(scale):
+    "The shipped G_HR's base is zero-fill, one FFT of the whole slice: tiling must not cut it (it did: 3 % seams)."
+    from srgan_course.generators import Upscaler
+    from srgan_course.evaluate import load_generator
+    g = load_generator(scale=scale)
+    x = np.random.default_rng(6).random((1, 60, 52)).astype(np.float32)
+    whole, tiled = Upscaler(g, tile=0)(x), Upscaler(g, tile=20)(x)
+    assert np.abs(tiled - whole).max() < 1e-4, np.abs(tiled - whole).max()
+
+
 def test_import_errors_name_the_input_not_a_temporary_file(tmp_path, capsys):
     np.save(tmp_path / "blank.npy", np.zeros((2, 16, 16)))
     code, _, err = run(capsys, "import", tmp_path / "blank.npy", tmp_path / "h5")
     one_line(code, err, "blank.npy: image is all zeros")
     assert ".part" not in err and not (tmp_path / "h5").exists()
+
+
+def test_upscale_never_replaces_an_existing_output(tmp_path, capsys, tiny):
+    "An existing --out that is not the input is refused, before any work; --overwrite replaces it."
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((16, 16)))
+    np.save(tmp_path / "mine.npy", np.ones(3))
+    code, _, err = run(capsys, "upscale", tmp_path / "x.npy", "--out", tmp_path / "mine.npy", "--weights", tiny, "--adapt", "30")
+    one_line(code, err, "mine.npy: exists; pass --overwrite")
+    assert np.load(tmp_path / "mine.npy").shape == (3,)
+    assert run(capsys, "upscale", tmp_path / "x.npy", "--out", tmp_path / "mine.npy", "--weights", tiny, "--overwrite")[0] == 0
+    assert np.load(tmp_path / "mine.npy").shape == (64, 64)

@@ -37,7 +37,8 @@ def test_cycle_shapes_and_gradients(scale):
     for model in (g_hr, g_lr, d_hr, d_lr):
         grads = tape.gradient(loss, model.trainable_weights)
         assert all(g is not None for g in grads), model.name
-        assert sum(float(tf.reduce_sum(g * g)) for g in grads) > 0, f"{model.name}: every gradient is zero"
+        dead = [w.name for w, g in zip(model.trainable_weights, grads) if not float(tf.reduce_max(tf.abs(g))) > 0]
+        assert len(dead) < len(grads) / 4, f"{model.name}: no gradient reaches {dead}"
 
 
 def test_save_load_all(tmp_path):

@@ -140,3 +140,13 @@ def test_stderr_check_is_deterministic(tmp_path):
     nb.cells = [_cell("import sys, os\nprint('stdout is fine'); sys.stderr.flush()")]
     nbformat.write(nb, tmp_path / "quiet.ipynb")
     assert run_notebook(tmp_path / "quiet.ipynb", tmp_path / "quiet_out.ipynb", {}, cwd=tmp_path)[2] == []
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_cells_parse(nb_path):
+    "Every code cell is Python (IPython magics and shell lines aside): a broken cell fails here in a second, not in a run."
+    import ast, re
+    for i, cell in enumerate(nbformat.read(nb_path, as_version=4).cells):
+        if cell.cell_type == "code":
+            try: ast.parse(re.sub(r"^\s*[%!].*$", "", cell.source, flags=re.M))
+            except SyntaxError as e: pytest.fail(f"{nb_path.name} cell {i}: {e}")

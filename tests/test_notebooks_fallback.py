@@ -6,8 +6,6 @@ the statistics committed in `nbs/results/` — at its CI sizes: no error, no std
 printed line that names what is missing and how to install it. Where no source is installed at all,
 `test_notebook_runs` has already run these chapters exactly this way, so the test is skipped as a duplicate.
 """
-import tempfile
-
 import nbformat
 import pytest
 
@@ -31,8 +29,7 @@ def test_the_corpus_chapters_are_found():
 
 @pytest.mark.parametrize("nb_path", CORPUS_CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_without_the_corpus(nb_path, tmp_path):
-    work = tempfile.mkdtemp()
-    if not any(real_data.locate(n, work) for n in real_data.SOURCES):
+    if not any(real_data.locate(n, tmp_path) for n in real_data.SOURCES):
         pytest.skip("no real source is installed: test_notebook_runs already ran this chapter's fallback")
     params, budget = ci_params(nb_path)
     out, elapsed, stderr = run_notebook(nb_path, tmp_path / nb_path.name, params, cwd=tmp_path,
@@ -43,3 +40,14 @@ def test_chapter_without_the_corpus(nb_path, tmp_path):
     assert said and any(s.install in "\n".join(said) for s in real_data.SOURCES.values()), \
         f"{nb_path.name} did not say which source is missing and how to install it"
     assert elapsed < budget, f"{nb_path.name} without the corpus took {elapsed:.0f}s (budget {budget}s)"
+
+
+def test_real_data_chapter_with_only_mni152(tmp_path):
+    "Chapter 02 with only the [real] extra (MNI152, no Debian data): the held-out subject is one that is installed."
+    if not real_data.locate("mni152", tmp_path):
+        pytest.skip("nilearn (the [real] extra) is not installed")
+    nb_path = next(p for p in CORPUS_CHAPTERS if p.stem == "02_real_data")
+    params, budget = ci_params(nb_path)
+    out, elapsed, stderr = run_notebook(nb_path, tmp_path / nb_path.name, params, cwd=tmp_path,
+                                        env={real_data.HIDE_ENV: "colin27,brainweb"})
+    assert not stderr, "\n---\n".join(stderr)

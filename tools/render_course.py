@@ -80,8 +80,8 @@ def dependencies(nb_path):
     files = {PKG / f"{m}.py" for m in seen}
     if "evaluate" in seen: files |= _tracked(PKG / "weights")  # evaluate.py loads the shipped weights
     text = "\n".join(s for _, s in cells)
-    for folder in (NBS / "results", NBS / "images"):
-        files |= {f for f in _tracked(folder) if f.name in text}
+    for folder in (NBS / "results", NBS / "images"):   # tracked, or written by a --record run and not yet committed
+        files |= {f for f in _tracked(folder) | set(folder.glob("*")) if f.is_file() and f.name in text}
     return sorted(f.relative_to(ROOT).as_posix() for f in files)
 
 
@@ -213,6 +213,7 @@ def render(nb_path, manifest, record=False):  # record: run with record_results=
     import nbformat, papermill as pm
     os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as a student's shell: the chapter itself must keep TF quiet
     sources = source_hash(nb_path)  # before the run: a file edited while it runs leaves the page stale, not falsely current
+    before = {rel: hashlib.sha256((ROOT / rel).read_bytes()).hexdigest() for rel in dependencies(nb_path)}
     cells = _cells(nb_path)
     params = {"record_results": True} if record and records(nb_path) else {}
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures into the outputs (CI sets Agg)
@@ -223,8 +224,10 @@ def render(nb_path, manifest, record=False):  # record: run with record_results=
                             progress_bar=False, log_output=False, execution_timeout=3600)
         seconds = time.perf_counter() - start
         nb = nbformat.read(out, as_version=4)
-    if params and _cells(nb_path) == cells:  # the run rewrote its own results file, which the page shows: hash it as written
-        sources = source_hash(nb_path)
+    after = {rel: hashlib.sha256((ROOT / rel).read_bytes()).hexdigest() for rel in dependencies(nb_path)}
+    changed = {rel for rel in before.keys() | after.keys() if before.get(rel) != after.get(rel)}
+    if params and _cells(nb_path) == cells and all(rel.startswith("nbs/results/") for rel in changed):
+        sources = source_hash(nb_path)  # the run rewrote only its own results file, which the page shows: hash it as written
     stderr = _trim(nb)
     title, summary = title_of(nb_path)
     page, css = to_html(nb, f"{nb_path.stem} · {title}")
