@@ -48,7 +48,7 @@ class Checkpointer:
     def __init__(self, model: SRResCycGAN, directory, # the model and its checkpoint folder
                  max_to_keep=3, chief=True): # checkpoints kept; False: a non-chief worker writes to a scratch folder
         self.model, self.directory = model, Path(directory)
-        parts = dict(g_hr=model.g_hr, g_lr=model.g_lr, d_hr=model.d_hr, d_lr=model.d_lr,
+        parts = dict(g_hr=model.g_hr, g_lr=model.g_lr, g_lr_noise=model.g_lr_noise, d_hr=model.d_hr, d_lr=model.d_lr,
                      g_optimizer=model.g_optimizer, d_optimizer=model.d_optimizer, step=model.step_counter)
         self.checkpoint = tf.train.Checkpoint(**{k: v for k, v in parts.items() if v is not None})
         write_dir = self.directory if chief else Path(tempfile.mkdtemp(prefix="srgan_worker_ckpt_"))

@@ -7,7 +7,7 @@ Docs: https://srgan-course.github.io/srgan_course/cli.html.md"""
 # %% auto #0
 __all__ = ['USER_ERRORS', 'SIGNAL_EXIT_CODES', 'MAX_DEMO_VOLUMES', 'TENSORFLOW_COMMANDS', 'quiet_tensorflow', 'fail',
            'cmd_demo_data', 'cmd_import', 'cmd_real_data', 'cmd_train', 'cmd_upscale', 'cmd_evaluate', 'cmd_benchmark',
-           'build_parser', 'main']
+           'build_parser', 'sigterm_as_interrupt', 'main']
 
 # %% ../nbs/18_cli.ipynb #5210cfd5
 import argparse, sys
@@ -208,8 +208,8 @@ def build_parser(with_train=True):  # False: leave out train's options (they imp
 # %% ../nbs/18_cli.ipynb #079de76c
 TENSORFLOW_COMMANDS = ("train", "upscale", "evaluate", "benchmark")  # the others start without it
 
-def _on_sigterm(signum, frame):
-    "SIGTERM raised like Ctrl-C, so every `finally` runs: temporary files removed, a training checkpoint saved."
+def sigterm_as_interrupt(signum, frame):
+    "SIGTERM raised like Ctrl-C, so every `finally` runs: temporary files removed, a training checkpoint saved (train.run_training uses it too)."
     raise KeyboardInterrupt("SIGTERM")
 
 def _warning_line(message, category, filename, lineno, line=None):
@@ -241,7 +241,7 @@ def main(argv=None):
         user_errors += (TrainingDiverged,)
     in_main = threading.current_thread() is threading.main_thread()
     previous, formatter = signal.getsignal(signal.SIGTERM) if in_main else None, warnings.formatwarning
-    if in_main: signal.signal(signal.SIGTERM, _on_sigterm)
+    if in_main: signal.signal(signal.SIGTERM, sigterm_as_interrupt)
     warnings.formatwarning = _warning_line
     try: _run(args, user_errors)
     finally:

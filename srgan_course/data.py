@@ -8,7 +8,7 @@ Docs: https://srgan-course.github.io/srgan_course/data.html.md"""
 __all__ = ['TARGET_KEYS', 'DataError', 'fft2c', 'ifft2c', 'center_crop', 'image_from_kspace', 'ismrmrd_header', 'header_sizes',
            'write_volume', 'MRVolume', 'VolumeInfo', 'read_volume', 'check_volume', 'list_volumes', 'normalize_volume',
            'denormalize', 'grid_offset', 'degrade', 'crop_to_multiple', 'upsample', 'lr_from_kspace', 'degrade_pair',
-           'read_slice', 'read_pair', 'iter_slices', 'make_dataset']
+           'read_slice', 'read_pair', 'iter_slices', 'aligned_crop', 'random_crop', 'make_dataset']
 
 # %% ../nbs/00_data.ipynb #61cc5f8d
 import functools, warnings
@@ -423,8 +423,12 @@ def iter_slices(infos,  # list of VolumeInfo
     for v, i in _visits(infos, seed, shuffle, repeat): yield read_slice(v, i), v, i
 
 # %% ../nbs/00_data.ipynb #57962ed0
-def _aligned_crop(lr, hr, s, p, seed, grid, augment):
-    "Random LR patch (p, p) and the HR patch (s*p, s*p) covering the same tissue on `grid`, with the same flips/rotation."
+def aligned_crop(lr, hr,  # one LR slice (h, w) and its HR slice (s·h, s·w), tensors
+                 s, p,  # the scale and the LR patch side
+                 seed,  # stateless seed: an int64 tensor of shape (2,)
+                 grid,  # "kspace" | "bicubic": where LR pixel j sits on the HR grid (a flip moves it on the k-space grid)
+                 augment):  # random flips and transposition, the same for both
+    "Random LR patch (p, p, 1) and the HR patch (s·p, s·p, 1) covering the same tissue on `grid`, with the same flips/rotation."
     import tensorflow as tf
     h, w = tf.shape(lr)[0], tf.shape(lr)[1]
     oy = tf.random.stateless_uniform([], seed, 0, h - p, dtype=tf.int32)
@@ -444,8 +448,11 @@ def _aligned_crop(lr, hr, s, p, seed, grid, augment):
         if grid == "kspace": dy, dx = (s - 1) * flips[0], (s - 1) * flips[1]
     return lr[:p, :p, None], hr[dy:dy + s * p, dx:dx + s * p, None]
 
-def _random_crop(x, size, seed, augment):
-    "A random (size, size) patch of one image with a random flip/rotation."
+def random_crop(x,  # one image (h, w), a tensor
+                size,  # the patch side
+                seed,  # stateless seed: an int64 tensor of shape (2,)
+                augment):  # a random 90° rotation and flip
+    "A random (size, size, 1) patch of one image with a random flip/rotation: for images with no partner (unpaired data)."
     import tensorflow as tf
     x = tf.image.stateless_random_crop(x[..., None], [size, size, 1], seed)
     if augment:
@@ -504,10 +511,10 @@ def make_dataset(paths,  # .h5 files (or VolumeInfo), e.g. from list_volumes
 
     seed_of = lambda i: tf.stack([tf.cast(seed, tf.int64), i])
     if paired:
-        ds = stream(seed, True, True).map(lambda i, x: _aligned_crop(x[0], x[1], s, p, seed_of(i), degradation, augment),
+        ds = stream(seed, True, True).map(lambda i, x: aligned_crop(x[0], x[1], s, p, seed_of(i), degradation, augment),
                                           num_parallel_calls=tf.data.AUTOTUNE)
     else:
-        lr = stream(seed + 1, True, False).map(lambda i, x: _random_crop(x[0], p, seed_of(i), augment), num_parallel_calls=tf.data.AUTOTUNE)
-        hr = stream(seed, False, True).map(lambda i, x: _random_crop(x[0], hr_patch, seed_of(i), augment), num_parallel_calls=tf.data.AUTOTUNE)
+        lr = stream(seed + 1, True, False).map(lambda i, x: random_crop(x[0], p, seed_of(i), augment), num_parallel_calls=tf.data.AUTOTUNE)
+        hr = stream(seed, False, True).map(lambda i, x: random_crop(x[0], hr_patch, seed_of(i), augment), num_parallel_calls=tf.data.AUTOTUNE)
         ds = tf.data.Dataset.zip((lr, hr))
     return ds.batch(batch_size, drop_remainder=repeat).prefetch(tf.data.AUTOTUNE)

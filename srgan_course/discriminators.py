@@ -75,13 +75,15 @@ def build_d_lr(channels=1,  # image channels
                width=64,  # width of the first conv (then ×2 per layer, at most ×8)
                num_layers=3,  # stride-2 convolutions: 3 gives a 70×70 receptive field
                name="D_LR",
-               norm="instance"):  # "instance" (CycleGAN), "batch" (pix2pix) or "none"
+               norm="instance",  # "instance" (CycleGAN), "batch" (pix2pix) or "none"
+               high_pass=0):  # k > 0: judge x − (k×k local mean of x), as D_HR does (HighPass); 0: the image itself
     "PatchGAN: LR images (B, h, w, channels) -> (B, ceil(h/2^n), ceil(w/2^n), 1) float32 logits, one per patch."
     for k, v in dict(channels=channels, width=width, num_layers=num_layers).items():
         if int(v) != v or v < 1: raise ValueError(f"{k}: expected a positive integer, got {v!r}")
     _norm_layer(norm, "check")
     inp = keras.Input((None, None, channels), name="lr")
-    x = keras.layers.LeakyReLU(0.2, name="act0")(keras.layers.Conv2D(width, 4, 2, padding="same", name="conv0")(inp))
+    x = HighPass(high_pass, name="high_pass")(inp) if high_pass else inp
+    x = keras.layers.LeakyReLU(0.2, name="act0")(keras.layers.Conv2D(width, 4, 2, padding="same", name="conv0")(x))
     for i in range(1, num_layers):
         x = _conv_norm_act(x, width * min(2 ** i, 8), 4, 2, norm, f"block{i}")
     x = _conv_norm_act(x, width * min(2 ** num_layers, 8), 4, 1, norm, f"block{num_layers}")

@@ -13,7 +13,7 @@ import math, time
 import numpy as np
 import tensorflow as tf
 import keras
-from .layers import WeightNormConv2D, ResidualBlock, GridUpsample, ImageModel, prelu
+from .layers import WeightNormConv2D, ResidualBlock, GridUpsample, GridDownsample, ImageModel, prelu
 
 _register = keras.saving.register_keras_serializable(package="srgan_course")
 
@@ -131,18 +131,22 @@ def build_g_lr(channels=1,  # image channels
                scale=4,  # downscaling factor
                width=64,  # feature channels
                num_blocks=3,  # residual blocks
+               grid="bicubic",  # where LR pixel j sits: "bicubic" (area pooling, s·j + (s−1)/2) or "kspace" (s·j)
                name="G_LR"):
     "Degradation generator: HR (B, H, W, channels) -> LR (B, H/s, W/s, channels) in [0, 1]."
     _check_builder_args(channels=channels, scale=scale, width=width, num_blocks=num_blocks)
+    if grid not in ("bicubic", "kspace"): raise ValueError(f"grid: expected 'bicubic' or 'kspace', got {grid!r}")
+    down = (lambda **kw: GridDownsample(scale, **kw)) if grid == "kspace" else (lambda **kw: keras.layers.AveragePooling2D(scale, **kw))
     hr = keras.Input((None, None, channels), name="hr")
     h = WeightNormConv2D(width, 5, padding="reflect", name="encoder")(hr)
     for b in range(num_blocks):
         h = ResidualBlock(width, 3, name=f"block{b}")(h)
-    h = keras.layers.AveragePooling2D(scale, name="downscale")(prelu(name="prelu")(h))
+    h = down(name="downscale")(prelu(name="prelu")(h))
     r = WeightNormConv2D(channels, 3, padding="reflect", name="decoder")(h)
-    base = keras.layers.AveragePooling2D(scale, dtype="float32", name="area_downscale")(hr)
+    base = down(dtype="float32", name="base_downscale")(hr)
     lr = keras.layers.Add(dtype="float32", name="add")([base, r])
     return ImageModel(hr, keras.layers.ReLU(max_value=1.0, dtype="float32", name="clip")(lr), name=name)
+
 
 # %% ../nbs/08_generators.ipynb #2cd2b9f1
 TILE_OVERLAP = 8  # LR pixels: G_HR's convs see 14 HR pixels each way (5×5, ten 3×3, 5×5): 7 LR pixels at ×2,

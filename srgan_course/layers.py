@@ -6,7 +6,7 @@ Docs: https://srgan-course.github.io/srgan_course/residual_learning.html.md"""
 
 # %% auto #0
 __all__ = ['GRID_OFFSETS', 'check_image_batch', 'ReflectionPad2D', 'WeightNormConv2D', 'prelu', 'ResidualBlock', 'instance_norm',
-           'GridUpsample', 'zero_fill_upsample', 'ImageModel']
+           'GridUpsample', 'zero_fill_upsample', 'GridDownsample', 'RicianNoise', 'ImageModel']
 
 # %% ../nbs/07_residual_learning.ipynb #fb0e4a37
 import math
@@ -207,6 +207,56 @@ def zero_fill_upsample(x,  # NHWC batch with even height and width
     k = tf.pad(k, [[0, 0], [0, 0], [top, scale * n - top - n - 1], [left, scale * m - left - m - 1]])
     y = tf.math.real(_centred_fft2(k, inverse=True)) * float(scale * scale)  # s² keeps intensities (ortho FFTs)
     return tf.transpose(y, [0, 2, 3, 1])[:, :scale * h, :scale * w, :]
+
+# %% ../nbs/07_residual_learning.ipynb #98807595
+@_register
+class GridDownsample(keras.layers.Layer):
+    "Box-average ×`scale` centred on HR pixel s·j (the k-space grid): LR pixel j sits where k-space truncation puts it."
+    def __init__(self, scale, **kwargs):
+        super().__init__(**kwargs)
+        if int(scale) != scale or scale < 1: raise ValueError(f"scale: expected a positive integer, got {scale!r}")
+        self.scale = int(scale)
+        taps = np.ones(self.scale + 1 - self.scale % 2)
+        if self.scale % 2 == 0: taps[[0, -1]] = 0.5  # even s: half weights at both ends keep the box centred on s·j
+        self.taps = (taps / taps.sum()).astype("float32")
+
+    def call(self, x):
+        p, c = len(self.taps) // 2, tf.shape(x)[-1]
+        x = tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="REFLECT")
+        k = tf.constant(np.outer(self.taps, self.taps)[:, :, None, None], x.dtype)
+        return tf.nn.depthwise_conv2d(x, tf.tile(k, [1, 1, c, 1]), [1, self.scale, self.scale, 1], "VALID")
+
+    def compute_output_shape(self, shape):
+        d = lambda n: None if n is None else n // self.scale
+        return (shape[0], d(shape[1]), d(shape[2]), shape[3])
+
+    def get_config(self): return {**super().get_config(), "scale": self.scale}
+
+
+# %% ../nbs/07_residual_learning.ipynb #d1ed2c06
+@_register
+class RicianNoise(keras.layers.Layer):
+    "|x + σ·(n₁ + i·n₂)|: the magnitude of a noisy complex image, σ = exp(log_sigma) learned."
+    def __init__(self, sigma_init=0.01, **kwargs):
+        super().__init__(**kwargs)
+        if not sigma_init > 0: raise ValueError(f"sigma_init: expected a positive noise level, got {sigma_init!r}")
+        self.sigma_init = float(sigma_init)
+
+    def build(self, shape):
+        self.log_sigma = self.add_weight(name="log_sigma", shape=(), initializer=keras.initializers.Constant(np.log(self.sigma_init)))
+
+    def call(self, x):
+        s = tf.cast(tf.exp(self.log_sigma), x.dtype)
+        n1, n2 = tf.random.normal(tf.shape(x), dtype=x.dtype), tf.random.normal(tf.shape(x), dtype=x.dtype)
+        return tf.sqrt(tf.square(x + s * n1) + tf.square(s * n2) + 1e-12)
+
+    def compute_output_shape(self, shape): return shape
+
+    @property
+    def sigma(self): return float(np.exp(self.log_sigma.numpy()))
+
+    def get_config(self): return {**super().get_config(), "sigma_init": self.sigma_init}
+
 
 # %% ../nbs/07_residual_learning.ipynb #fed328e8
 @_register

@@ -145,19 +145,23 @@ def _call(self, hr, sr):
 PerceptualLoss._build_extractor, PerceptualLoss.__call__ = _build_extractor, _call
 
 # %% ../nbs/10_sr_losses.ipynb #b63b5908
-LOSS_WEIGHT_DEFAULTS = dict(content=10.0, perceptual=1.0, adversarial=1.0, tv=1.0, cycle=10.0)
+LOSS_WEIGHT_DEFAULTS = dict(content=10.0, perceptual=1.0, adversarial=1.0, tv=1.0, cycle=10.0, backward=10.0, degradation=1.0)
 LOSS_WEIGHT_SOURCES = dict(
     content="SRResCGAN (Umer et al. 2020): 10 x L1; Guerreiro et al. 2023 use 5",
     perceptual="SRResCGAN: 1 x VGG19 conv5_4 (before ReLU)",
     adversarial="SRResCGAN: 1 x relativistic average GAN loss",
     tv="SRResCGAN: 1 x gradient-difference (TV) loss",
-    cycle="SRResCycGAN (Umer & Micheloni 2020): 10 x L1 cycle loss")
+    cycle="SRResCycGAN (Umer & Micheloni 2020): 10 x L1 cycle loss",
+    backward="CycleGAN (Zhu et al. 2017): 10 x the backward cycle |G_HR(G_LR(x)) - x| (unpaired LR only)",
+    degradation="CycleGAN: 1 x D_LR's adversarial loss on G_LR's output, which learns the scanner's noise σ (unpaired LR only)")
 
 class LossWeights(tf.Module):
     "The loss weights as non-trainable float32 tf.Variables: assignable while a compiled step runs."
-    def __init__(self, content=10.0, perceptual=1.0, adversarial=1.0, tv=1.0, cycle=10.0, name="loss_weights"):
+    def __init__(self, content=10.0, perceptual=1.0, adversarial=1.0, tv=1.0, cycle=10.0, backward=10.0, degradation=1.0,
+                 name="loss_weights"):
         super().__init__(name=name)
-        values = dict(content=content, perceptual=perceptual, adversarial=adversarial, tv=tv, cycle=cycle)
+        values = dict(content=content, perceptual=perceptual, adversarial=adversarial, tv=tv, cycle=cycle, backward=backward,
+                      degradation=degradation)
         self._check(values)
         self.names = tuple(values)
         self.lambdas = {k: tf.Variable(float(v), trainable=False, dtype=tf.float32, name=f"lambda_{k}") for k, v in values.items()}

@@ -9,6 +9,7 @@ import os, signal
 
 import h5py
 import nibabel as nib
+from pathlib import Path
 import numpy as np
 import pytest
 
@@ -90,6 +91,31 @@ def test_failed_train_leaves_no_folder_and_names_a_file_given_as_data(tmp_path):
     with pytest.raises(NotADirectoryError, match="is a file; expected a folder"):
         train_from_config(dict(data=str(path), out=str(tmp_path / "run")))
     assert not (tmp_path / "run").exists()
+
+
+def test_failed_train_keeps_the_users_own_empty_folder(tmp_path):
+    "A run that fails in a folder the user made (empty): the folder stays, everything the run wrote in it goes."
+    from srgan_course.train import train_from_config
+    (path,) = small_volumes(tmp_path / "d", ["a"])
+    mine = tmp_path / "mine"; mine.mkdir()
+    with pytest.raises(NotADirectoryError, match="is a file; expected a folder"):
+        train_from_config(dict(data=str(path), out=str(mine)))
+    assert mine.is_dir() and not any(mine.iterdir())
+
+
+def test_failed_train_removes_what_it_wrote_in_the_users_folder(tmp_path, monkeypatch):
+    "A fresh run that fails after writing (its logs, a config) and before a checkpoint: the user's folder stays, empty."
+    import srgan_course.train as train
+    (path,) = small_volumes(tmp_path / "d", ["a"])
+    mine = tmp_path / "mine"; mine.mkdir()
+    def fails_after_writing(cfg, run_dir):
+        (Path(run_dir) / "logs").mkdir(); (Path(run_dir) / "logs" / "events").write_text("x")
+        (Path(run_dir) / "config.json").write_text("{}")
+        raise RuntimeError("failed after writing")
+    monkeypatch.setattr(train, "prepare_volumes", fails_after_writing)
+    with pytest.raises(RuntimeError, match="failed after writing"):
+        train.train_from_config(dict(data=str(path.parent), out=str(mine)))
+    assert mine.is_dir() and not any(mine.iterdir()), sorted(mine.iterdir())
 
 
 # --- tracebacks --------------------------------------------------------------------------------------------
@@ -238,7 +264,7 @@ def test_sigterm_exits_143_and_leaves_no_part_files(tmp_path, capsys, monkeypatc
     code, _, err = run(capsys, "import", tmp_path / "a.npy", tmp_path / "b.npy", tmp_path / "h5")
     one_line(code, err, "interrupted (SIGTERM)", exit_code=143)
     assert not (tmp_path / "h5").exists()
-    assert signal.getsignal(signal.SIGTERM) is not cli._on_sigterm   # the handler is restored
+    assert signal.getsignal(signal.SIGTERM) is not cli.sigterm_as_interrupt   # the handler is restored
 
 
 def test_interrupted_train_exits_with_the_signal_code(monkeypatch, capsys):

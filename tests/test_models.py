@@ -208,3 +208,20 @@ def test_train_and_test_step_under_xla():
         assert all(np.isfinite(v) for v in logs.values()), logs
         assert logs["g_total"] == pytest.approx(logs_ref["g_total"], rel=1e-3), (warm, logs, logs_ref)
     assert int(model.step_counter.numpy()) == 2
+
+
+def test_unpaired_lr_step_under_mixed_precision():
+    "A scanner's unpaired LR: under mixed_float16 the step is finite and G_LR's noise σ stays float32 (and moves)."
+    from srgan_course.model import ModelConfig, build_model
+    lr, hr = _batch()
+    lr_t = tf.constant(np.random.default_rng(5).uniform(size=(2, 16, 16, 1)), tf.float32)
+    cfg = ModelConfig(width=8, num_blocks=1, d_width=8, g_lr_width=8, mixed_precision=True)
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = build_model(cfg, unpaired_lr=True, noise_sigma=0.03)
+        logs = model.train_on_batch((lr, lr_t), hr, return_dict=True)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert set(logs) >= {"backward", "degradation", "d_lr", "d_hr"} and all(np.isfinite(v) for v in logs.values()), logs
+    assert model.g_lr_noise.log_sigma.dtype == "float32" and model.g_lr_noise.compute_dtype == "float32"
+    assert model.g_lr_noise.sigma != pytest.approx(0.03, rel=1e-5), model.g_lr_noise.sigma   # D_LR's term moved σ

@@ -51,6 +51,32 @@ def test_resume_after_sigkill(tmp_path):
         train_from_config(dict(cfg, steps=1))
 
 
+def test_unpaired_lr_step_on_two_cpus():
+    """With a scanner's unpaired LR, two replicas average every term over the global batch: from the same weights, the
+    terms that draw no noise (content, TV, cycle, adversarial, D_HR's) equal the single-device ones, and the step trains.
+    Weights are not compared: Adam's first step divides each gradient by its own size, so a weight whose gradient is
+    near zero moves differently under any other summation order (D_HR by 1.7e-4 in the paired model too)."""
+    r = _python("""
+        from srgan_course.train import *
+        from srgan_course.model import ModelConfig, build_model
+        split_cpu(2)
+        import math, numpy as np, tensorflow as tf
+        s = make_strategy("mirrored"); assert s.num_replicas_in_sync == 2
+        cfg = ModelConfig(width=8, num_blocks=1, d_width=8, g_lr_width=8, gan_kind="bce")  # RaGAN's batch mean is per replica
+        lr, hr = tf.random.uniform((4, 8, 8, 1), seed=1), tf.random.uniform((4, 32, 32, 1), seed=2)
+        lr_t = tf.random.uniform((4, 8, 8, 1), seed=3)
+        single = build_model(cfg, unpaired_lr=True)
+        with s.scope(): dist = build_model(cfg, global_batch_size=4, unpaired_lr=True)
+        for a, b in zip([*single.generators, *single.discriminators], [*dist.generators, *dist.discriminators]): b.set_weights(a.get_weights())
+        one, two = (m.train_on_batch((lr, lr_t), hr, return_dict=True) for m in (single, dist))
+        for k in ("content", "tv", "cycle", "adversarial", "d_hr"): assert math.isclose(one[k], two[k], rel_tol=1e-5), (k, one, two)
+        assert all(math.isfinite(v) for v in two.values()) and {"backward", "degradation", "d_lr"} <= set(two), two
+        assert int(dist.step_counter.numpy()) == 1
+        print("OK")
+    """)
+    assert r.returncode == 0 and "OK" in r.stdout, r.stderr[-3000:]
+
+
 def test_mirrored_strategy_on_two_cpus():
     "Two replicas: one step equals the single-device step (global-batch loss averaging); the full model trains."
     r = _python("""
@@ -92,7 +118,9 @@ def test_cli_arguments_and_errors(tmp_path):
     assert (c.steps, c.ablation, c.lambda_tv, c.mixed_precision, c.paired) == (7, "srgan", 2.0, True, True)
     for argv, msg in [(["--hr-patch", "30"], "--hr-patch"), (["--ablation", "x"], "--ablation"),
                       (["--unpaired", "--ablation", "content"], "unpaired"), (["--resume"], "--out"),
-                      (["--degradation", "jpeg"], "--degradation"), (["--steps", "0"], "--steps")]:
+                      (["--degradation", "jpeg"], "--degradation"), (["--steps", "0"], "--steps"),
+                      (["--unpaired-lr", "scans", "--ablation", "srgan"], "--unpaired-lr"),
+                      (["--unpaired-lr", "scans", "--unpaired"], "--unpaired-lr")]:
         with pytest.raises(ValueError, match=msg): config_from_args(p.parse_args(argv))
     with pytest.raises(FileNotFoundError, match="nope"):
         train_from_config(dict(TINY, data=str(tmp_path / "nope"), out=str(tmp_path / "r"), steps=1))
