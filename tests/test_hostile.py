@@ -13,15 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clitools import run
 from srgan_course import cli, data, formats
 
 
-def run(capsys, *argv):
-    "Run `srgan-course argv` in-process; (exit code, stdout, stderr)."
-    try: code = cli.main([str(a) for a in argv])
-    except SystemExit as e: code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line(code, err, expected, exit_code=2):

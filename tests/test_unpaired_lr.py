@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from clitools import run
 from srgan_course import cli, data, formats, train
 
 TINY = ["--hr-patch", "32", "--batch-size", "2", "--width", "8", "--num-blocks", "1", "--d-width", "8",
@@ -18,12 +19,6 @@ TINY = ["--hr-patch", "32", "--batch-size", "2", "--width", "8", "--num-blocks",
         "--sample-every", "1000", "--log-every", "1000", "--verbose", "0"]
 
 
-def run(capsys, *argv):
-    "Run `srgan-course argv` in-process; (exit code, stdout, stderr)."
-    try: code = cli.main([str(a) for a in argv])
-    except SystemExit as e: code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line(code, err, *expected):
