@@ -230,3 +230,14 @@ def test_card_phantom_evaluation_reproduces(scale, tmp_path):
     report = evaluate_model(vols, Upscaler(load_generator(scale=scale)), scale=scale, degradation="kspace")
     for m in ("bicubic", "zero_fill", "model"):
         assert abs(report[m]["psnr"] - h[m]["psnr"]) < 0.05, (m, report[m], h[m])
+
+
+def test_unpaired_ablation_is_its_results_file():
+    "What D_LR's term adds to arm (c): the README sentence is read from the ablation's own results file."
+    res, abl = result("unpaired.json"), result("unpaired_no_dlr.json")
+    assert abl["config"]["model"]["lambda_degradation"] == 0 and abl["config"]["arms"] == ["srrescycgan"]
+    assert {k: v for k, v in abl["config"].items() if k not in ("arms", "model")} == \
+           {k: v for k, v in res["config"].items() if k not in ("arms", "model")}, "same experiment but the one weight"
+    c, n = res["summary"]["srrescycgan"]["target"]["psnr"], abl["summary"]["srrescycgan"]["target"]["psnr"]
+    text = prose("**What the cycle buys.**")
+    assert f"(c) scores {n['mean']:.2f} ± {n['std']:.2f} dB" in text and f"D_LR adds {c['mean'] - n['mean']:+.2f} dB" in text, text
