@@ -44,6 +44,7 @@ class ModelConfig:
     paired: bool = True            # False: LR and HR from different slices (cycle + adversarial only)
     degradation: str = "kspace"    # how LR images are made: "kspace" (truncation) | "bicubic"; sets the sampling grid
     learning_rate: float = 1e-3    # Adam learning rate (paper: 1e-4; the demo uses more to learn in minutes)
+    d_learning_rate: float | None = None  # the discriminators' Adam learning rate; None: --learning-rate (fine-tuning for realism: 4× G's, chapter 20)
     milestones: tuple[int, ...] = (800, 1200)  # steps at which the learning rate halves (paper: 5000,10000,20000,30000)
     lambda_content: float = 10.0   # weight of the L1 content loss (SRResCGAN: 10)
     lambda_cycle: float = 10.0     # weight of the cycle loss (SRResCycGAN: 10)
@@ -71,6 +72,7 @@ def checks(self:ModelConfig):
             (self.gan_kind in GAN_KINDS, f"--gan-kind must be one of {GAN_KINDS}, got {self.gan_kind!r}"),
             (self.projection or self.alpha_init is None, "--alpha-init sets the L2 projection's radius: it has no effect with --no-projection"),
             (self.learning_rate > 0, f"--learning-rate must be positive, got {self.learning_rate}"),
+            (self.d_learning_rate is None or self.d_learning_rate > 0, f"--d-learning-rate must be positive, got {self.d_learning_rate}"),
             (all(getattr(self, f"lambda_{n}") >= 0 for n in ("content", "cycle", "adv", "tv", "perceptual", "backward", "degradation")), "loss weights must be >= 0")]
 
 @patch
@@ -192,6 +194,14 @@ def metrics(self:SRResCycGAN):
 
 # %% ../nbs/11_model.ipynb #f374db25
 @patch
+def judge(self:SRResCycGAN, d, # a discriminator
+          real, fake, # batches of the same shape
+          training=True):
+    "(real logits, fake logits) from one call of `d` on the two batches stacked: its batch norm sees real and fake together."
+    logits = d(tf.concat([tf.cast(real, fake.dtype), fake], axis=0), training=training)
+    return tf.split(logits, 2, axis=0)
+
+@patch
 def forward_losses(self:SRResCycGAN, lr, hr, training=True, content_only=False,
                    lr_target=None): # unpaired LR of the target scanner, (B, p, p, 1): exactly when the model has g_lr_noise
     "One forward pass of every network -> (sr, generator terms, discriminator terms), each term (B,)."
@@ -210,12 +220,12 @@ def forward_losses(self:SRResCycGAN, lr, hr, training=True, content_only=False,
         g_t, d_t = self.target_domain_losses(lr_target, lr, sr, hr, training)
         return sr32, f32({**g, **g_t}), f32(d_t)
     if self.d_hr is not None:
-        real, fake = self.d_hr(hr, training=training), self.d_hr(sr, training=training)
+        real, fake = self.judge(self.d_hr, hr, sr, training)
         d["d_hr"], g["adversarial"] = self.adv_d_loss(real, fake), self.adv_g_loss(real, fake)
     if self.g_lr is not None:
         lr_cyc = self.g_lr(sr, training=training)
         g["cycle"] = self.cycle_loss(lr, tf.cast(lr_cyc, tf.float32))
-        real, fake = self.d_lr(lr, training=training), self.d_lr(lr_cyc, training=training)
+        real, fake = self.judge(self.d_lr, lr, lr_cyc, training)
         d["d_lr"] = self.adv_d_loss(real, fake)
         g["adversarial"] = g["adversarial"] + self.adv_g_loss(real, fake)
     return sr32, f32(g), f32(d)
@@ -226,12 +236,12 @@ def target_domain_losses(self:SRResCycGAN, lr_t, # the scanner's unpaired LR
                          training=True):
     "The adversarial and cycle terms with a scanner's unpaired LR: ({adversarial, cycle, degradation, backward}, {d_hr, d_lr})."
     sr_t = self.g_hr(lr_t, training=training)                                # the scanner's image, super-resolved
-    real, fake = self.d_hr(hr, training=training), self.d_hr(sr_t, training=training)
+    real, fake = self.judge(self.d_hr, hr, sr_t, training)
     g, d = {}, {"d_hr": self.adv_d_loss(real, fake)}
     g["adversarial"] = self.adv_g_loss(real, fake)
     g["cycle"] = self.cycle_loss(lr, tf.cast(self.g_lr(sr, training=training), tf.float32))  # on the clean LR: G_LR has no noise to copy
     lr_fake = self.g_lr_noise(tf.stop_gradient(self.g_lr(hr, training=training)))  # HR as the scanner would image it; D_LR teaches σ only
-    real, fake = self.d_lr(lr_t, training=training), self.d_lr(lr_fake, training=training)
+    real, fake = self.judge(self.d_lr, lr_t, lr_fake, training)
     d["d_lr"], g["degradation"] = self.adv_d_loss(real, fake), self.adv_g_loss(real, fake)
     back = self.g_hr(tf.stop_gradient(lr_fake), training=training)           # G_LR is not taught to be easy to invert
     g["backward"] = self.cycle_loss(hr, tf.cast(back, tf.float32))
@@ -335,10 +345,11 @@ def build_model(cfg: ModelConfig, # the model's configuration (a train.TrainConf
     model = SRResCycGAN(g_hr, g_lr, d_hr, d_lr, loss_weights=weights, paired=cfg.paired, grid=grid,
                         global_batch_size=global_batch_size, g_lr_noise=noise,
                         name=f"srrescycgan_{cfg.ablation}" + ("_unpaired_lr" if unpaired_lr else ""))
-    opt = lambda: make_optimizer(cfg.learning_rate, cfg.milestones, cfg.mixed_precision, step=model.step_counter)  # one clock for G and D
+    opt = lambda lr: make_optimizer(lr, cfg.milestones, cfg.mixed_precision, step=model.step_counter)  # one clock for G and D
     perceptual = losses.PerceptualLoss(weights=cfg.perceptual_weights) if cfg.lambda_perceptual > 0 and cfg.paired else None
     gk = cfg.gan_kind
-    model.compile(opt(), opt() if d_hr is not None else None, perceptual_loss=perceptual,
+    d_rate = cfg.learning_rate if cfg.d_learning_rate is None else cfg.d_learning_rate
+    model.compile(opt(cfg.learning_rate), opt(d_rate) if d_hr is not None else None, perceptual_loss=perceptual,
                   adv_d_loss=lambda r, f: adversarial.d_loss(r, f, kind=gk),
                   adv_g_loss=lambda r, f: adversarial.g_loss(r, f, kind=gk), jit_compile=bool(cfg.xla))
     model.build_state()

@@ -8,8 +8,8 @@ Docs: https://srgan-course.github.io/srgan_course/training.html.md"""
 __all__ = ['DISTRIBUTE', 'UNPAIRED_LR_BUFFER', 'LR_SCAN_FORMATS', 'NETWORK_FIELDS', 'TrainConfig', 'demo_cache_dir',
            'cached_demo_volumes', 'volume_subject', 'split_by_subject', 'prepare_volumes', 'make_datasets', 'split_cpu',
            'make_strategy', 'is_chief', 'strategy_matches_single_device', 'run_training', 'eval_noise', 'as_config',
-           'run_folder', 'score_generator', 'run_end_state', 'train_from_config', 'config_help', 'add_train_arguments',
-           'config_from_args', 'unpaired_lr_scans', 'unpaired_lr_dataset']
+           'run_folder', 'score_generator', 'run_end_state', 'train_from_config', 'start_from_weights', 'config_help',
+           'add_train_arguments', 'config_from_args', 'unpaired_lr_scans', 'unpaired_lr_dataset']
 
 # %% ../nbs/14_training.ipynb #60bd0f20
 import argparse, contextlib, dataclasses, hashlib, itertools, json, math, os, shutil, signal, threading, time, types
@@ -60,6 +60,7 @@ class TrainConfig(ModelConfig):
     demo_volumes: int = 8          # demo training volumes (validation: 2 more, another seed)
     demo_slices: int = 16          # slices per demo volume
     resume: bool = False           # continue the run in --out from its last checkpoint
+    init_g_hr: str | None = None   # fine-tune: start G_HR from these weights (a .keras file, a run folder, or "shipped": the package's PSNR weights for --scale)
     verbose: int = 1               # Keras progress bar with ETA (1) or none (0)
 
 # %% ../nbs/14_training.ipynb #12e275b9
@@ -96,6 +97,8 @@ def checks(self:TrainConfig):
          "--val-every, --checkpoint-every, --sample-every, --log-every and --val-batches must be positive"),
         (not self.resume or self.out, "--resume needs --out RUN_DIR (the run to continue)"),
         (self.unpaired_lr is None or str(self.unpaired_lr).strip() != "", "--unpaired-lr needs a folder, got ''"),
+        (self.init_g_hr in (None, "shipped") or Path(self.init_g_hr).expanduser().exists(),
+         f"--init-g-hr {self.init_g_hr}: no such file or folder (expected a .keras file, a run folder, or 'shipped')"),
         (self.unpaired_lr is None or self.ablation == "srrescycgan", "--unpaired-lr needs the cycle (G_LR and D_LR "
          f"learn the scanner's degradation): use --ablation srrescycgan, not {self.ablation!r}"),
         (self.unpaired_lr is None or self.paired,
@@ -337,6 +340,20 @@ def train_from_config(config, # TrainConfig | argparse.Namespace (from add_train
     run_dir = run_folder(cfg)
     with _discard_on_failure(run_dir, fresh=not cfg.resume, created=not existed): return _train_in(run_dir, cfg, callbacks)
 
+def start_from_weights(g_hr, cfg: TrainConfig): # -> the weights file used
+    "Set `g_hr`'s weights to those of `cfg.init_g_hr` (fine-tuning), which must have the same architecture."
+    from .evaluate import load_generator, weights_path
+    source = None if cfg.init_g_hr == "shipped" else cfg.init_g_hr
+    path = weights_path(source, cfg.scale)
+    start = load_generator(source, cfg.scale)
+    shapes = lambda m: [tuple(w.shape) for w in m.weights]
+    if shapes(start) != shapes(g_hr):
+        raise ValueError(f"--init-g-hr {cfg.init_g_hr}: its G_HR ({path.name}, {start.count_params():,} parameters) does not "
+                         f"match this run's ({g_hr.count_params():,}): pass the --width, --num-blocks, --scale and "
+                         f"--projection/--no-projection it was trained with")
+    g_hr.set_weights(start.get_weights())
+    return path
+
 def _train_in(run_dir, cfg: TrainConfig, callbacks): # the run folder (made by `run_folder`), the checked configuration
     "The body of `train_from_config`, in the run folder `run_dir`."
     print(f"srgan-course train: run folder {run_dir}")
@@ -360,6 +377,7 @@ def _train_in(run_dir, cfg: TrainConfig, callbacks): # the run folder (made by `
         ckpt = Checkpointer(model, run_dir / "checkpoints", chief=chief)
         resumed = ckpt.restore() if cfg.resume else None
         if resumed: print(f"resumed at step {resumed['step']} (learning rate {resumed['learning_rate']:.3g})")
+        elif cfg.init_g_hr is not None: print(f"G_HR starts from {start_from_weights(model.g_hr, cfg)}")
         if chief: atomic_write(run_dir / "config.json", json.dumps(asdict(cfg), indent=1, default=str))
         start = int(model.step_counter.numpy())
         export = True

@@ -7,10 +7,10 @@ Docs: https://srgan-course.github.io/srgan_course/unpaired.html.md"""
 # %% auto #0
 __all__ = ['TARGET_NOISE', 'ABLATION_OF', 'ARM_NAMES', 'NOISE_SIGMAS', 'apodization', 'lr_target_domain', 'volume_slices',
            'experiment_model', 'UnpairedConfig', 'experiment_subjects', 'target_lr_stack', 'target_lr_patches',
-           'target_pairs', 'training_data', 'arm_config', 'build_arm', 'HeldOutCurve', 'train_arm', 'mean_spectrum',
-           'band_spectrum_error', 'score_volume', 'held_out_sets', 'score_upscaler', 'baseline_scores',
-           'degradation_diagnostics', 'summarize_runs', 'oracle_share', 'noise_level_curve', 'choose_noise',
-           'run_experiment', 'experiment_figure', 'curves_figure', 'results_table', 'main']
+           'target_pairs', 'training_data', 'arm_config', 'build_arm', 'HeldOutCurve', 'train_arm', 'score_volume',
+           'held_out_sets', 'score_upscaler', 'baseline_scores', 'degradation_diagnostics', 'summarize_runs',
+           'oracle_share', 'noise_level_curve', 'choose_noise', 'run_experiment', 'experiment_figure', 'curves_figure',
+           'results_table', 'main']
 
 # %% ../nbs/19_unpaired.ipynb #4d602bd2
 import argparse, json, sys, time
@@ -24,7 +24,6 @@ import keras
 
 from . import data as srdata
 from . import metrics as srmetrics
-from .phantoms import radial_power_spectrum
 from .model import ModelConfig, build_model, scanner_noise
 from .generators import Upscaler
 from .train import cached_demo_volumes
@@ -180,24 +179,10 @@ def train_arm(arm, cfg, paths, target_stack, tests, seed):
 
 
 # %% ../nbs/19_unpaired.ipynb #1af6218c
-def mean_spectrum(stack, n_bins=24):
-    "Radially averaged power spectrum averaged over the slices of `stack` (N, H, W)."
-    spectra = [radial_power_spectrum(x, n_bins) for x in stack]
-    return spectra[0][0], np.mean([p for _, p in spectra], 0)
-
-def band_spectrum_error(sr, hr, scale, n_bins=24):
-    "(mean |10·log10(P_sr/P_hr)|, mean 10·log10(P_sr/P_hr)) in dB over the octave above the LR Nyquist [1/(2s), 1/s]: error, and bias (< 0: too smooth)."
-    f, p_hr = mean_spectrum(hr, n_bins)
-    _, p_sr = mean_spectrum(sr, n_bins)
-    band = (f >= 0.5 / scale) & (f <= 1.0 / scale)
-    ratio = 10 * np.log10(p_sr[band] / p_hr[band])
-    return float(np.mean(np.abs(ratio))), float(np.mean(ratio))
-
 def score_volume(sr, hr, scale):
     "PSNR / SSIM (fastMRI, data range 1 = the volume maximum) and the top-band spectral error and bias of one volume."
-    err, bias = band_spectrum_error(sr, hr, scale)
+    err, bias = srmetrics.band_spectrum_error(hr, sr, scale)
     return dict(psnr=srmetrics.psnr(hr, sr, 1.0), ssim=srmetrics.ssim(hr, sr, 1.0), spectral_error_db=err, spectral_bias_db=bias)
-
 
 # %% ../nbs/19_unpaired.ipynb #56e50b89
 def held_out_sets(cfg, paths, noise_sigma=None):  # noise_sigma: the target's σ (None: cfg.target_noise)
@@ -324,7 +309,7 @@ def experiment_figure(test_volume, outputs, scale, path=None, crop=(150, 150, 96
         ax.set_title(title, fontsize=8); ax.axis("off")
     ax = axes[-1]
     for name, img in imgs.items():
-        f, p = mean_spectrum(img)
+        f, p = srmetrics.mean_spectrum(img)
         ax.loglog(f, p, lw=1.2 if name.startswith("HR") else 0.9, color="k" if name.startswith("HR") else None, label=name.split("\n")[0])
     ax.axvspan(0.5 / scale, 1.0 / scale, color="0.9"); ax.set_xlabel("cycles / pixel", fontsize=8); ax.set_title("power spectra (band shaded)", fontsize=8)
     ax.tick_params(labelsize=7); ax.legend(fontsize=6)

@@ -19,16 +19,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # What to test; the chapters with sliders change, so these are the only names to edit.
-CHAPTER = "10_sr_losses.ipynb"        # a chapter displaying ipywidgets sliders that drive tf.Variables
-SLIDER_LABEL = "λ tv"                # the description label of the slider to move
-KERNEL_VALUE = 'float(live.weights["tv"].numpy())'  # the kernel-side value that slider drives
+# Chapters with sliders: (notebook, the slider's description label, the kernel-side value it drives, a kernel-side value
+# that must follow it or None).
+SLIDER_CHAPTERS = [
+    ("10_sr_losses.ipynb", "λ tv", 'float(live.weights["tv"].numpy())', None),
+    ("20_perception.ipynb", "realism A", "view.slider.value", 'view.last["spectral_gap_db"]')]
 CLEAN_CHECK = "00_data.ipynb"         # opened and saved without running: must leave git status clean
 LIVE_CHAPTER = "13_dashboard.ipynb"  # the chapter whose last cell starts a training run in the background with a dashboard
 LIVE_SLIDER = "λ adversarial"         # the dashboard slider moved mid-run
 LIVE_PARAMS = dict(demo_width=8, demo_blocks=1, demo_hr_patch=32, demo_batch=2, demo_steps=10**6, demo_every=10,
                    wait_for_run=False)  # a tiny live run that only the stop button ends; the cell returns at once
 CHROMIUM = os.environ.get("SRGAN_COURSE_CHROMIUM", "/usr/bin/chromium")
-RUN_TIMEOUT_S = 240                   # Run All of CHAPTER
+RUN_TIMEOUT_S = 300                   # Run All of a slider chapter
 
 
 def _missing(what):
@@ -57,11 +59,11 @@ def _ci_params(chapter, **override):
 
 
 def _course_copy(dst):
-    "A scratch git repository holding the course notebooks, the CI parameters injected into CHAPTER and LIVE_CHAPTER."
+    "A scratch git repository holding the course notebooks, the CI parameters injected into the slider chapters and LIVE_CHAPTER."
     shutil.copytree(ROOT / "nbs", dst / "nbs", symlinks=True, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "runs*", "*_data", "empty_dir"))
     for f in ["index.ipynb", "pyproject.toml", ".gitignore", ".gitattributes", ".gitconfig"]: shutil.copy2(ROOT / f, dst / f)
     git = lambda *a: subprocess.run(["git", *a], cwd=dst, check=True, capture_output=True, text=True).stdout
-    _inject_params(dst / "nbs" / CHAPTER, _ci_params(CHAPTER))
+    for chapter, *_ in SLIDER_CHAPTERS: _inject_params(dst / "nbs" / chapter, _ci_params(chapter))
     _inject_params(dst / "nbs" / LIVE_CHAPTER, _ci_params(LIVE_CHAPTER, **LIVE_PARAMS))
     git("init", "-q"); git("add", "-A")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "course")
@@ -172,7 +174,8 @@ def _run_in_new_cell(page, code):
       return outs.map(o => o.text || (o.data && o.data['text/plain']) || '').join(''); }""")
 
 
-def test_chapter_sliders_in_jupyterlab(lab, browser, tmp_path):
+@pytest.mark.parametrize("chapter, slider_label, kernel_value, follows", SLIDER_CHAPTERS, ids=lambda v: str(v)[:12])
+def test_chapter_sliders_in_jupyterlab(lab, browser, tmp_path, chapter, slider_label, kernel_value, follows):
     base, token, git, course = lab
     t0 = time.time()
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -183,29 +186,32 @@ def test_chapter_sliders_in_jupyterlab(lab, browser, tmp_path):
     assert git("status", "--porcelain") == "", f"opening and saving {CLEAN_CHECK} dirtied the repository:\n{git('diff')[:3000]}"
 
     # Run the chapter with the Run menu.
-    _open(page, base, token, CHAPTER)
+    _open(page, base, token, chapter)
     state = _run_all(page)
-    assert state["stderr"] == [], f"{CHAPTER}: stderr or error output after Run All:\n" + "\n".join(state["stderr"])
+    assert state["stderr"] == [], f"{chapter}: stderr or error output after Run All:\n" + "\n".join(state["stderr"])
 
-    slider = page.locator(".widget-slider", has=page.locator(".widget-label", has_text=SLIDER_LABEL)).last
+    slider = page.locator(".widget-slider", has=page.locator(".widget-label", has_text=slider_label)).last
     slider.scroll_into_view_if_needed()
     readout = slider.locator(".widget-readout")
-    before_page, before_kernel = readout.inner_text(), float(_run_in_new_cell(page, f"print({KERNEL_VALUE})"))
+    before_page, before_kernel = readout.inner_text(), float(_run_in_new_cell(page, f"print({kernel_value})"))
+    before_follow = _run_in_new_cell(page, f"print({follows})") if follows else None
     slider.locator(".noUi-handle").focus()
     page.keyboard.press("ArrowRight")
     page.wait_for_timeout(1000); _wait_idle(page, 120)
-    after_page, after_kernel = readout.inner_text(), float(_run_in_new_cell(page, f"print({KERNEL_VALUE})"))
+    after_page, after_kernel = readout.inner_text(), float(_run_in_new_cell(page, f"print({kernel_value})"))
+    after_follow = _run_in_new_cell(page, f"print({follows})") if follows else None
     slider.scroll_into_view_if_needed()
-    page.screenshot(path=str(tmp_path / "chapter.png"), full_page=False)
+    page.screenshot(path=str(tmp_path / f"{Path(chapter).stem}.png"), full_page=False)
 
-    assert after_page != before_page, f"the readout of {SLIDER_LABEL!r} did not change ({before_page})"
-    assert after_kernel != before_kernel, f"the kernel's {KERNEL_VALUE} did not change ({before_kernel})"
+    assert after_page != before_page, f"the readout of {slider_label!r} did not change ({before_page})"
+    assert after_kernel != before_kernel, f"the kernel's {kernel_value} did not change ({before_kernel})"
     assert abs(after_kernel - float(after_page)) < 1e-6, (after_kernel, after_page)
+    assert before_follow == after_follow is None or before_follow != after_follow, f"{follows} did not follow the slider ({before_follow})"
     body = page.locator("body").inner_text()
     assert "Error displaying widget" not in body
     assert page.locator('[data-mime-type="application/vnd.jupyter.stderr"]').count() == 0, "stderr shown on the page"
     assert page.evaluate(STATE_JS)["stderr"] == []
-    print(f"browser test: {time.time() - t0:.0f}s; {SLIDER_LABEL} {before_page} -> {after_page}; screenshot {tmp_path / 'chapter.png'}")
+    print(f"browser test: {time.time() - t0:.0f}s; {slider_label} {before_page} -> {after_page}; screenshot {tmp_path / (Path(chapter).stem + '.png')}")
 
 
 def test_steer_a_live_run_in_jupyterlab(lab, browser, tmp_path):

@@ -241,3 +241,37 @@ def test_unpaired_ablation_is_its_results_file():
     c, n = res["summary"]["srrescycgan"]["target"]["psnr"], abl["summary"]["srrescycgan"]["target"]["psnr"]
     text = prose("**What the cycle buys.**")
     assert f"(c) scores {n['mean']:.2f} ± {n['std']:.2f} dB" in text and f"D_LR adds {c['mean'] - n['mean']:+.2f} dB" in text, text
+
+
+# --- the perception–distortion curve and the realism weights ---------------------------------------------------------
+
+def test_perception_table_is_the_results_file():
+    from srgan_course.perception import sweep_table
+    res = result("perception.json")
+    assert sweep_table(res, "real") in README, "the README's perception–distortion table is not chapter 20's sweep_table"
+    assert len({r["seed"] for r in res["runs"]}) >= 2 and {0.0, 1e-3, 1e-2, 1e-1} <= {r["lambda_adv"] for r in res["runs"]}
+    text = prose("**What the adversarial term buys: the perception–distortion curve**")
+    assert f"fine-tuned for {res['recipe']['steps']} steps" in text, text
+    for image in ("perception_curve.png", "perception_crops.png"): assert (ROOT / "nbs" / "images" / image).exists()
+
+
+def test_realism_weights_section_is_their_card():
+    gan = json.loads((ROOT / "srgan_course" / "weights" / "g_hr_x4_gan.json").read_text())
+    assert gan["heldout_real"]["table"] in README
+    text = prose("**Realism weights**")
+    assert f"λ_adv {gan['lambda_adv']:g} for {gan['steps']:,} steps" in text and f"{gan['share_adversarial']:.0%} of them adversarial" in text
+    assert gan["adversarial_steps"] >= gan["steps"] / 2   # the issue's bar: adversarial for at least half the steps
+
+
+def test_realism_targets_sentence_is_the_card():
+    "The README says, from the card, how far A = 1 moved from A = 0 against the targets set for the realism weights, and whether they are met."
+    s = json.loads((ROOT / "srgan_course" / "weights" / "g_hr_x4_gan.json").read_text())["heldout_real"]["scores"]
+    a0, a1, zf = s["realism 0"], s["realism 1"], s["zero_fill"]
+    closer = abs(a0["spectral_gap_db"]) - abs(a1["spectral_gap_db"])
+    met = closer >= 3 and a1["spectral_gap_db"] <= 1 and a0["critic_acc"] - a1["critic_acc"] >= 0.1 and a1["psnr"] > zf["psnr"]
+    text = prose("Against the targets set for these weights")
+    assert f"the gap is {closer:.2f} dB closer" in text and f"the critic {a0['critic_acc'] - a1['critic_acc']:+.3f} lower" in text, text
+    assert f"PSNR {a1['psnr']:.2f} dB against zero-fill's {zf['psnr']:.2f}" in text
+    assert ("**not met**" in text) == (not met)
+    start = result("perception.json")["start"]["real"]   # A = 0 is the PSNR weights: the sweep's start, scored the same way
+    assert a0 == pytest.approx(start, abs=1e-9)

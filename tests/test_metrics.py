@@ -59,3 +59,58 @@ def test_tf_metrics_in_a_distributed_step():
     psnr, ssim = step(x, y)
     assert psnr.shape == (4,) and ssim.shape == (4,)
     np.testing.assert_allclose(psnr.numpy(), 10 * np.log10(1 / np.mean((y.numpy() - x.numpy()) ** 2, axis=(1, 2, 3))), rtol=1e-4)
+
+
+def _textured(seed=0, n=4, size=96):
+    "A small stack with fine texture: smooth blobs plus a band-limited noise texture, in [0, 1]."
+    rng = np.random.default_rng(seed)
+    smooth = ndimage.gaussian_filter(rng.random((n, size, size)), (0, 6, 6))
+    texture = ndimage.gaussian_filter(rng.normal(0, 1, (n, size, size)), (0, 0.7, 0.7))
+    x = 0.6 * (smooth - smooth.min()) / np.ptp(smooth) + 0.2 + 0.05 * texture
+    return np.clip(x, 0, 1).astype(np.float32)
+
+
+def test_spectral_gap_sees_texture_psnr_cannot():
+    "A blur loses band power (gap < 0) while noise of the same PSNR cost adds it (gap > 0): PSNR alone cannot tell them apart."
+    hr = _textured()
+    blur = ndimage.gaussian_filter(hr, (0, 1.2, 1.2))
+    rng = np.random.default_rng(1)
+    noise = hr + rng.normal(0, 1, hr.shape).astype(np.float32) * np.sqrt(np.mean((blur - hr) ** 2))   # the blur's MSE, as noise
+    assert abs(metrics.psnr(hr, blur, 1.0) - metrics.psnr(hr, noise, 1.0)) < 0.1
+    assert metrics.spectral_gap(hr, blur, 4) < -3 and metrics.spectral_gap(hr, noise, 4) > 0.5
+    for s in (2, 4): assert metrics.spectral_gap(hr, hr, s) == 0.0
+
+
+def test_hfen_is_a_relative_error_of_the_log_per_slice():
+    hr = _textured(2)
+    assert metrics.hfen(hr, hr) == 0.0
+    assert metrics.hfen(hr, 0.5 * hr) == pytest.approx(0.5, abs=1e-9)
+    assert metrics.hfen(hr, hr + 0.25) == pytest.approx(0.0, abs=1e-6)          # a constant has no Laplacian (float32 rounding)
+    # slice by slice: a volume with one wrong slice pools the errors over all slices' energy
+    log = [ndimage.convolve(x.astype(np.float64), metrics.log_kernel(), mode="reflect") for x in hr]
+    wrong = hr.copy(); wrong[1] = 0
+    want = np.linalg.norm(log[1]) / np.sqrt(sum(np.linalg.norm(l) ** 2 for l in log))
+    assert metrics.hfen(hr, wrong) == pytest.approx(want, rel=1e-12)
+    with pytest.raises(ValueError, match="no edges"): metrics.hfen(np.ones((8, 8)), np.zeros((8, 8)))
+
+
+def test_critic_tells_blur_from_truth_not_truth_from_truth_and_is_seeded():
+    hr = _textured(3, n=6)
+    small = dict(steps=200, patches=256)
+    assert metrics.critic_accuracy(hr, hr, **small) == 0.5
+    blurred = ndimage.gaussian_filter(hr, (0, 1.5, 1.5))
+    acc = metrics.critic_accuracy(hr, blurred, **small)
+    assert acc > 0.9, acc
+    assert metrics.critic_accuracy(hr, blurred, **small) == acc       # the same seed, the same critic
+    with pytest.raises(ValueError, match="at least 2 slices"): metrics.critic_accuracy(hr[:1], hr[:1])
+    with pytest.raises(ValueError, match="smaller than"): metrics.critic_accuracy(hr[:, :16, :16], hr[:, :16, :16])
+
+
+def test_compare_reports_texture_scores_and_the_critic_when_asked():
+    hr = _textured(4, n=4)
+    cmp = metrics.compare(hr * 1000, scale=4, degradation="bicubic", critic=True)
+    rows = {r["method"]: r for r in cmp.summary()}
+    assert set(rows["bicubic"]) >= {"psnr", "ssim", "nmse", "hfen", "spectral_gap_db", "critic_acc"}
+    assert rows["bicubic"]["spectral_gap_db"] < 0 and 0.5 <= rows["bicubic"]["critic_acc"] <= 1
+    plain = metrics.compare(hr * 1000, scale=4, degradation="bicubic")
+    assert "critic_acc" not in plain.summary()[0] and "hfen" in plain.summary()[0]

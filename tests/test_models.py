@@ -225,3 +225,27 @@ def test_unpaired_lr_step_under_mixed_precision():
     assert set(logs) >= {"backward", "degradation", "d_lr", "d_hr"} and all(np.isfinite(v) for v in logs.values()), logs
     assert model.g_lr_noise.log_sigma.dtype == "float32" and model.g_lr_noise.compute_dtype == "float32"
     assert model.g_lr_noise.sigma != pytest.approx(0.03, rel=1e-5), model.g_lr_noise.sigma   # D_LR's term moved σ
+
+
+def test_judge_shows_d_hr_what_separate_batch_norm_divides_away():
+    "At initialisation D_HR is positively homogeneous up to its first batch norm: fed alone, a batch with a third of the"
+    " energy gives the same logits; judged together with the real batch (`judge`), it does not."
+    from srgan_course.model import ModelConfig, build_model
+    model = build_model(ModelConfig(ablation="srgan", width=8, num_blocks=1, d_width=8))
+    rng = np.random.default_rng(0)
+    real = tf.constant(rng.random((4, 32, 32, 1)), tf.float32)
+    fake = 0.3 * real                                      # the same structure, a third of the texture energy
+    alone = model.d_hr(real, training=True), model.d_hr(fake, training=True)
+    together = model.judge(model.d_hr, real, fake, training=True)
+    blind = float(tf.reduce_max(tf.abs(alone[0] - alone[1])))          # separate calls: only batch norm's ε tells them apart
+    seen = float(tf.reduce_max(tf.abs(together[0] - together[1])))     # one call: the logits move by about their own size
+    assert blind < 0.02 and seen > 50 * blind, (blind, seen)
+
+
+def test_discriminators_learn_at_their_own_rate():
+    from srgan_course.model import ModelConfig, build_model, current_learning_rate
+    model = build_model(ModelConfig(ablation="srgan", width=8, num_blocks=1, d_width=8, learning_rate=1e-4, d_learning_rate=4e-4))
+    assert current_learning_rate(model.g_optimizer) == pytest.approx(1e-4) and current_learning_rate(model.d_optimizer) == pytest.approx(4e-4)
+    same = build_model(ModelConfig(ablation="srgan", width=8, num_blocks=1, d_width=8, learning_rate=1e-4))
+    assert current_learning_rate(same.d_optimizer) == pytest.approx(1e-4)
+    with pytest.raises(ValueError, match="--d-learning-rate"): ModelConfig(d_learning_rate=0.0).validate()

@@ -273,3 +273,22 @@ def test_content_model_beats_zero_fill_on_held_out_phantoms():
     print({m: round(res[m]["psnr"], 2) for m in ("model", "zero_fill", "bicubic")})
     assert res["model"]["psnr"] > res["zero_fill"]["psnr"] + 0.2, res    # measured: 29.69 vs 29.31 dB (bicubic 29.06) after 200 steps
     assert res["model"]["psnr"] > res["bicubic"]["psnr"] + 0.2, res
+
+
+def test_init_g_hr_fine_tunes_the_shipped_weights(tmp_path, capsys):
+    "--init-g-hr shipped: G_HR starts as the shipped ×4 network (a step at a negligible rate leaves it there); a mismatch is one line."
+    import numpy as np
+    from srgan_course.evaluate import load_generator
+    from srgan_course.train import train_from_config
+    from clitools import run
+    shipped = dict(width=48, num_blocks=4, projection=False, scale=4)
+    cfg = dict(TINY, **shipped, out=str(tmp_path / "ft"), steps=1, warmup_steps=0, ablation="srgan", init_g_hr="shipped",
+               learning_rate=1e-12, d_learning_rate=1e-3, lambda_adv=1.0, gan_kind="ragan")
+    train_from_config(cfg)
+    tuned, start = load_generator(tmp_path / "ft", 4), load_generator(None, 4)
+    assert max(float(np.abs(a - b).max()) for a, b in zip(tuned.get_weights(), start.get_weights())) < 1e-6
+    code, out, err = run(capsys, "train", "--init-g-hr", "shipped", "--width", 8, "--steps", 1, "--out", tmp_path / "bad")
+    assert code == 2 and "--init-g-hr shipped" in err and "--width" in err and "Traceback" not in err, err
+    assert not (tmp_path / "bad").exists()   # the failed run leaves nothing behind
+    code, _, err = run(capsys, "train", "--init-g-hr", tmp_path / "nowhere.keras", "--steps", 1)
+    assert code == 2 and "no such file" in err and len(err.strip().splitlines()) == 1, err

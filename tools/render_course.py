@@ -78,7 +78,8 @@ def dependencies(nb_path):
         seen.add(mod)
         todo |= _modules_named((PKG / f"{mod}.py").read_text(encoding="utf-8"), package_module=True) - seen
     files = {PKG / f"{m}.py" for m in seen}
-    if "evaluate" in seen: files |= _tracked(PKG / "weights")  # evaluate.py loads the shipped weights
+    if "evaluate" in seen:  # evaluate.py loads the shipped weights; the realism ones only for a chapter that asks for realism
+        files |= {f for f in _tracked(PKG / "weights") if "_gan" not in f.name or "realism" in code}
     text = "\n".join(s for _, s in cells)
     for folder in (NBS / "results", NBS / "images"):   # tracked, or written by a --record run and not yet committed
         files |= {f for f in _tracked(folder) | set(folder.glob("*")) if f.is_file() and f.name in text}
