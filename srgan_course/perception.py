@@ -7,9 +7,9 @@ Docs: https://srgan-course.github.io/srgan_course/perception.html.md"""
 # %% auto #0
 __all__ = ['SWEEP_LAMBDAS', 'SWEEP_SEEDS', 'SWEEP_STEPS', 'SCORE_NAMES', 'fine_tune_config', 'held_out_stacks', 'texture_scores',
            'score_sets', 'baseline_upscaler', 'run_sweep', 'summarize', 'sweep_table', 'curve_figure',
-           'sweep_upscalers', 'crops_figure', 'RealismView']
+           'sweep_upscalers', 'finest_region', 'crops_figure', 'RealismView']
 
-# %% ../nbs/20_perception.ipynb #4565ce72
+# %% ../nbs/20_perception.ipynb #19f01db0
 import json, os, shutil, time
 from dataclasses import asdict
 from pathlib import Path
@@ -23,7 +23,7 @@ from .evaluate import load_generator
 from .generators import Upscaler
 from .train import TrainConfig, train_from_config
 
-# %% ../nbs/20_perception.ipynb #1e2a423f
+# %% ../nbs/20_perception.ipynb #8f20cf82
 SWEEP_LAMBDAS = (0.0, 1e-3, 1e-2, 1e-1)  # λ_adv of the sweep; 0 is the control (the same fine-tuning, no critic gradient)
 SWEEP_SEEDS = (0, 1)
 SWEEP_STEPS = 500  # fine-tuning steps per run
@@ -41,7 +41,7 @@ def fine_tune_config(lambda_adv,  # weight of the adversarial term (the content 
     return TrainConfig(**{**recipe, **overrides, "lambda_adv": lambda_adv, "seed": seed, "out": str(out), "data": data,
                           "val_data": val_data, "steps": steps})
 
-# %% ../nbs/20_perception.ipynb #73b59635
+# %% ../nbs/20_perception.ipynb #026ce179
 def held_out_stacks(paths,  # fastMRI .h5 files (or MRVolumes / arrays, as `metrics.compare` takes)
                     scale=4, slices=None):  # slices: None (all), the central n, or indices
     "{volume name: (LR, HR)} normalised stacks, LR from the measured k-space: the degradation `metrics.compare` uses."
@@ -73,7 +73,7 @@ def baseline_upscaler(method, scale=4):
     "Zero-fill or bicubic on the k-space grid, as an upscaler."
     return lambda lr: srdata.upsample(lr, scale, method=method, grid="kspace")
 
-# %% ../nbs/20_perception.ipynb #5e88ca7d
+# %% ../nbs/20_perception.ipynb #781a1563
 def _write_json(path, obj):
     tmp = Path(f"{path}.tmp")
     tmp.write_text(json.dumps(obj, indent=1) + "\n")
@@ -110,7 +110,7 @@ def run_sweep(out_json,  # results file (read first: runs it holds are skipped)
             _write_json(out_json, res)
     return res
 
-# %% ../nbs/20_perception.ipynb #4a169f66
+# %% ../nbs/20_perception.ipynb #0282e2ce
 SCORE_NAMES = dict(psnr="PSNR (dB)", ssim="SSIM", hfen="HFEN", spectral_gap_db="spectral gap (dB)", critic_acc="critic accuracy")
 
 def summarize(res, set_name="real"):
@@ -130,7 +130,7 @@ def sweep_table(res, set_name="real"):
     cell = lambda r, k: fmt(r[k], k) + (f" ± {r[k]['std']:.{2 if k in ('psnr', 'spectral_gap_db') else 3}f}" if r.get("seeds", 1) > 1 else "")
     return head + "\n" + "\n".join(f"| {r['method']} | " + " | ".join(cell(r, k) for k in SCORE_NAMES) + " |" for r in summarize(res, set_name))
 
-# %% ../nbs/20_perception.ipynb #dc8575d1
+# %% ../nbs/20_perception.ipynb #39f856f9
 def curve_figure(res, set_name="real", path=None):
     "PSNR against the spectral gap and against the critic's accuracy: one point per λ_adv (mean ± std over seeds), the start and baselines marked."
     import matplotlib.pyplot as plt
@@ -152,7 +152,7 @@ def curve_figure(res, set_name="real", path=None):
     if path: fig.savefig(path, dpi=90)
     return fig
 
-# %% ../nbs/20_perception.ipynb #90ae8d26
+# %% ../nbs/20_perception.ipynb #77889615
 def sweep_upscalers(work, res, seed=0):
     "{label: Upscaler} of the PSNR weights and of each λ_adv's run with `seed` (run folders under `work`)."
     ups = {"PSNR weights": Upscaler(load_generator(None, 4))}
@@ -160,17 +160,22 @@ def sweep_upscalers(work, res, seed=0):
         ups[f"λ_adv {lam:g}"] = Upscaler(load_generator(Path(work) / f"lambda{lam:g}_seed{seed}", 4))
     return ups
 
+def finest_region(hr, size):  # one HR slice (H, W), the crop side
+    "(y, x) of the size×size crop of `hr` holding the most fine structure: the largest mean |LoG| (HFEN's kernel, chapter 04)."
+    from scipy.ndimage import convolve, uniform_filter
+    detail = uniform_filter(np.abs(convolve(np.asarray(hr, np.float64), srmetrics.log_kernel(), mode="reflect")), size)
+    inner = detail[size // 2: hr.shape[0] - (size - 1) // 2, size // 2: hr.shape[1] - (size - 1) // 2]   # crops inside the slice
+    return np.unravel_index(np.argmax(inner), inner.shape)
+
 def crops_figure(stacks,  # {volume: (LR, HR)}: the first volume's middle slice is shown
                  upscalers,  # {label: upscaler}
                  path=None, size=64):  # crop side (HR pixels), centred on the slice's most textured region
     "Zoomed crops of HR, zero-fill and every upscaler's output, each titled with its PSNR and spectral gap on the slice."
     import matplotlib.pyplot as plt
-    from scipy.ndimage import gaussian_laplace, uniform_filter
     lr, hr = next(iter(stacks.values()))
     i = len(hr) // 2
     lr, hr = lr[i:i + 1], hr[i:i + 1]
-    detail = uniform_filter(np.abs(gaussian_laplace(hr[0].astype(np.float64), 1.5)), size)   # where the fine structure is
-    y, x = np.unravel_index(np.argmax(detail[size // 2:-size // 2, size // 2:-size // 2]), detail[size // 2:-size // 2, size // 2:-size // 2].shape)
+    y, x = finest_region(hr[0], size)
     images = {"HR (truth)": hr, "zero-fill": baseline_upscaler("zero_fill")(lr)}
     images.update({k: np.clip(np.asarray(u(lr)), 0, None) for k, u in upscalers.items()})
     fig, axes = plt.subplots(1, len(images), figsize=(2.1 * len(images), 2.6))
@@ -182,20 +187,18 @@ def crops_figure(stacks,  # {volume: (LR, HR)}: the first volume's middle slice 
     if path: fig.savefig(path, dpi=100)
     return fig
 
-# %% ../nbs/20_perception.ipynb #9ef5a68b
+# %% ../nbs/20_perception.ipynb #fb748418
 class RealismView:
     "A slider for the realism A (0: the PSNR weights, 1: the realism weights): a zoomed slice, its spectrum and its scores follow it."
     def __init__(self, lr, hr,  # one held-out LR slice (h, w) and its HR truth (H, W), normalised
                  scale=4, crop=96):  # crop: side (HR pixels) of the zoomed region, centred on the slice's finest structure
         import ipywidgets as widgets
-        from scipy.ndimage import gaussian_laplace, uniform_filter
         from srgan_course.evaluate import interpolate_weights
         self.lr, self.hr, self.scale, self.interpolate = np.asarray(lr, np.float32), np.asarray(hr, np.float32), scale, interpolate_weights
         self.ends = load_generator(None, scale), load_generator(None, scale, realism=1.0)
         self.g = keras.models.clone_model(self.ends[0])
         self.upscaler = Upscaler(self.g)   # traced once: each move only sets the weights
-        detail = uniform_filter(np.abs(gaussian_laplace(self.hr.astype(np.float64), 1.5)), crop)[crop // 2:-crop // 2, crop // 2:-crop // 2]
-        y, x = np.unravel_index(np.argmax(detail), detail.shape)
+        y, x = finest_region(self.hr, crop)
         self.box = np.s_[y:y + crop, x:x + crop]
         self.f_hr, self.p_hr = srmetrics.mean_spectrum(self.hr)
         self.slider = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.1, description="realism A", continuous_update=False)
