@@ -6,8 +6,8 @@ Docs: https://srgan-course.github.io/srgan_course/cli.html.md"""
 
 # %% auto #0
 __all__ = ['USER_ERRORS', 'SIGNAL_EXIT_CODES', 'MAX_DEMO_VOLUMES', 'REALISM_HELP', 'TENSORFLOW_COMMANDS', 'quiet_tensorflow',
-           'fail', 'cmd_demo_data', 'cmd_import', 'cmd_real_data', 'cmd_train', 'realism_level', 'cmd_upscale',
-           'cmd_evaluate', 'cmd_benchmark', 'build_parser', 'sigterm_as_interrupt', 'main']
+           'fail', 'cmd_demo_data', 'cmd_import', 'cmd_real_data', 'cmd_train', 'realism_level', 'adaptation_line',
+           'cmd_upscale', 'cmd_evaluate', 'cmd_benchmark', 'build_parser', 'sigterm_as_interrupt', 'main']
 
 # %% ../nbs/18_cli.ipynb #5210cfd5
 import argparse, sys
@@ -51,7 +51,7 @@ def cmd_demo_data(args):
 
 # %% ../nbs/18_cli.ipynb #7c2d0a01
 def cmd_import(args):
-    "Convert NIfTI / DICOM / PNG / TIFF / NPY / h5 scans into fastMRI-layout .h5 volumes in OUT_DIR."
+    "Convert scans (NIfTI, DICOM, PAR/REC, PNG/TIFF, NPY, h5) into fastMRI-layout .h5 volumes in OUT_DIR."
     from srgan_course import formats
     print(f"importing {len(args.inputs)} input(s) into {args.out_dir} (axis {args.axis}) ...", flush=True)
     paths = formats.import_files(args.inputs, args.out_dir, axis=args.axis, slices=args.slices, volume=args.volume,
@@ -98,6 +98,14 @@ def realism_level(text):  # what the user typed after --realism
     try: return check_realism(text)
     except ValueError as e: fail(str(e))   # not argparse's error(): that prints the usage too, and we promise one line
 
+def adaptation_line(info):  # `model.adaptation` of an adapted G_HR (chapter 16)
+    "One line saying what `--adapt` did: steps, the gain on the scan's held-out pairs, kept or fell back."
+    gain = "no held-out pairs (scan too small to check)" if info["held_out_gain_db"] is None else f"{info['held_out_gain_db']:+.2f} dB on held-out pairs"
+    ending = (f"kept the adapted copy (best at step {info['best_step']})" if info["kept"] else
+              "fell back to the unadapted weights (adaptation did not beat them)")
+    return (f"adapted {info['seconds']:.0f} s: {info['steps']} steps{' (stopped early)' if info['stopped_early'] else ''}, "
+            f"noise σ {info['noise_sigma']:.3g}, {gain}: {ending}")
+
 def cmd_upscale(args):
     "Super-resolve an h5, NIfTI, DICOM (file or series folder), PNG/TIFF or 2-D NPY into the same format and geometry."
     from srgan_course import evaluate
@@ -108,12 +116,13 @@ def cmd_upscale(args):
         fail("--adapt and --realism do not combine: adaptation fine-tunes the PSNR weights on the scan with a content "
              "loss, pulling any realism back out; choose one")
     evaluate.realism_pair(args.weights, args.scale, args.realism)   # A > 0 with no pair to blend: said before any work
-    if Path(args.out).is_file() and not args.overwrite and Path(args.out).resolve() != Path(args.input).resolve():
-        fail(f"output {args.out}: exists; pass --overwrite to replace it")   # before any adaptation: say it at once
+    evaluate.check_upscale_target(args.input, args.out, args.series, args.overwrite)   # before any adaptation: said at once
     if args.adapt is not None:   # a copy of G_HR fine-tuned on this scan for a few seconds (chapter 16)
         from srgan_course import adapt
         log(f"adapting G_HR to {args.input} for {args.adapt:g} s ...")
-        weights = adapt.adapt_upscaler(args.input, weights=args.weights, scale=args.scale, seconds=args.adapt, axis=args.axis)
+        weights = adapt.adapt_upscaler(args.input, weights=args.weights, scale=args.scale, seconds=args.adapt, axis=args.axis,
+                                       volume=args.volume, series=args.series)
+        log(adaptation_line(weights.model.adaptation))
     log(f"upscaling {args.input} -> {args.out}{f' (realism {args.realism:g})' if args.realism else ''} ...")
     sr = evaluate.upscale_file(args.input, args.out, weights=weights, scale=args.scale, realism=args.realism,
                                axis=args.axis, volume=args.volume, series=args.series, tile=args.tile,
@@ -158,12 +167,15 @@ def _add_data_commands(sub):
     d.add_argument("--volumes", type=int, default=4, help="number of volumes (subjects) to write")
     d.add_argument("--seed", type=int, default=0, help="random seed: different seeds give different subjects")
     d.set_defaults(func=cmd_demo_data)
-    i = sub.add_parser("import", help="convert NIfTI / DICOM / PNG / TIFF / NPY scans into fastMRI-layout .h5 volumes")
-    i.add_argument("inputs", metavar="INPUT", nargs="+", type=Path, help=".nii/.nii.gz, a DICOM file or series folder, .png/.tif, .npy, .h5")
+    i = sub.add_parser("import", help="convert NIfTI / DICOM / PAR/REC / PNG / TIFF / NPY scans into fastMRI-layout .h5 volumes")
+    i.add_argument("inputs", metavar="INPUT", nargs="+", type=Path,
+                   help=".nii/.nii.gz, a DICOM file or series folder (Siemens mosaics too), .PAR (with its .REC), "
+                        ".png/.tif, .npy, .h5")
     i.add_argument("out_dir", metavar="OUT_DIR", type=Path, help="folder for the .h5 volumes (created if needed)")
     i.add_argument("--axis", default="2", choices=("0", "1", "2", "all"), help="slice orientation: 2 = the acquired slices; all = one file per axis")
     i.add_argument("--slices", default=None, metavar="A:B", help="keep slices A..B-1 along the axis (e.g. 40:140)")
-    i.add_argument("--volume", type=int, default=None, help="which volume of a 4-D NIfTI")
+    i.add_argument("--volume", type=int, default=None,
+                   help="which volume of a 4-D NIfTI or PAR/REC, or of a Siemens mosaic series")
     i.add_argument("--series", default=None, metavar="UID", help="which series of a DICOM folder holding several (UID, description or number)")
     i.add_argument("--patient-id", default=None, help="subject identifier to record (pseudonymised before writing)")
     i.add_argument("--licence", default=None, help="licence of the scans, recorded in each file")

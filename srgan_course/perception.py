@@ -54,18 +54,20 @@ def held_out_stacks(paths,  # fastMRI .h5 files (or MRVolumes / arrays, as `metr
         stacks[name] = srmetrics._lr_hr(source, target, idx, scale, "kspace", 0.0, np.random.default_rng(0), norm)
     return stacks
 
-def texture_scores(hr, sr, scale=4, seed=0):
+def texture_scores(hr, sr, scale=4, seed=0,
+                   critic=None):  # overrides of metrics.CRITIC (e.g. fewer steps for a quick run; None: the chapter 04 critic)
     "PSNR and SSIM (fastMRI, data range 1), HFEN, spectral gap (dB) and fresh-critic accuracy of one volume."
     return dict(psnr=srmetrics.psnr(hr, sr, 1.0), ssim=srmetrics.ssim(hr, sr, 1.0), hfen=srmetrics.hfen(hr, sr),
-                spectral_gap_db=srmetrics.spectral_gap(hr, sr, scale), critic_acc=srmetrics.critic_accuracy(hr, sr, seed=seed))
+                spectral_gap_db=srmetrics.spectral_gap(hr, sr, scale),
+                critic_acc=srmetrics.critic_accuracy(hr, sr, seed=seed, **(critic or {})))
 
 def score_sets(upscale,  # (N, h, w) LR -> (N, H, W) SR, e.g. an `Upscaler`
                sets,  # {set name: {volume: (LR, HR)}} from `held_out_stacks`
-               scale=4):
+               scale=4, critic=None):  # critic: see texture_scores
     "{set name: `texture_scores` averaged over the set's volumes}."
     out = {}
     for set_name, volumes in sets.items():
-        rows = [texture_scores(hr, np.clip(np.asarray(upscale(lr), np.float32), 0, None), scale) for lr, hr in volumes.values()]
+        rows = [texture_scores(hr, np.clip(np.asarray(upscale(lr), np.float32), 0, None), scale, critic=critic) for lr, hr in volumes.values()]
         out[set_name] = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
     return out
 
@@ -84,6 +86,7 @@ def run_sweep(out_json,  # results file (read first: runs it holds are skipped)
               sets,  # {set name: {volume: (LR, HR)}}
               lambdas=SWEEP_LAMBDAS, seeds=SWEEP_SEEDS, steps=SWEEP_STEPS,
               data=None, val_data=None,  # training / validation folders (None: demo phantoms)
+              critic=None,  # overrides of metrics.CRITIC for the scores (None: the chapter 04 critic, as the committed sweep)
               **overrides):  # TrainConfig fields for every run
     "Fine-tune the PSNR weights at every λ_adv and seed; score each run, the start and the baselines on `sets`."
     out_json, work = Path(out_json), Path(work)
@@ -91,8 +94,8 @@ def run_sweep(out_json,  # results file (read first: runs it holds are skipped)
     cfg0 = fine_tune_config(0.0, 0, work, data, val_data, steps, **overrides)
     res.setdefault("recipe", {k: v for k, v in asdict(cfg0).items() if k not in ("lambda_adv", "seed", "out")})
     if "baselines" not in res:   # scored once: a rerun keeps them
-        res["baselines"] = {m: score_sets(baseline_upscaler(m, cfg0.scale), sets, cfg0.scale) for m in srmetrics.BASELINES}
-        res["start"] = score_sets(Upscaler(load_generator(None, cfg0.scale)), sets, cfg0.scale)
+        res["baselines"] = {m: score_sets(baseline_upscaler(m, cfg0.scale), sets, cfg0.scale, critic) for m in srmetrics.BASELINES}
+        res["start"] = score_sets(Upscaler(load_generator(None, cfg0.scale)), sets, cfg0.scale, critic)
     res.setdefault("runs", [])
     _write_json(out_json, res)
     for lam in lambdas:
@@ -106,7 +109,7 @@ def run_sweep(out_json,  # results file (read first: runs it holds are skipped)
                 raise KeyboardInterrupt(f"run λ_adv {lam:g} seed {seed} interrupted at step {m['step']}: not recorded")
             g_hr = load_generator(cfg.out, cfg.scale)
             res["runs"].append(dict(lambda_adv=lam, seed=seed, steps=steps, train_s=round(time.time() - t0, 1),
-                                    d_hr_loss=m["history"].get("d_hr", [None])[-1], scores=score_sets(Upscaler(g_hr), sets, cfg.scale)))
+                                    d_hr_loss=m["history"].get("d_hr", [None])[-1], scores=score_sets(Upscaler(g_hr), sets, cfg.scale, critic)))
             _write_json(out_json, res)
     return res
 

@@ -3,6 +3,8 @@
 The claim: adapting G_HR to a scan it has never seen, using nothing but that scan's own LR, raises PSNR against
 the scan's (never seen) HR. Checked on a held-out phantom slice with a from-scratch G_HR (ZSSR proper) within a
 few seconds; the weights file given, and the shipped weights, are only ever read; bad budgets are one-line errors.
+And the claim that makes adaptation safe: an adaptation that does not beat the unadapted weights on the scan's own
+held-out pairs is not used — the output is the unadapted one, bit for bit.
 """
 import hashlib, time
 
@@ -53,7 +55,7 @@ def test_adapting_beats_unadapted_on_a_heldout_phantom(phantom, tmp_path):
     before = fingerprint(weights)
     adapted = adapt.adapt_upscaler(src, weights=weights, seconds=12, seed=0, learning_rate=1e-3)   # from scratch: a larger step
     assert fingerprint(weights) == before
-    assert adapted.model.adaptation["steps"] > 20, adapted.model.adaptation
+    assert adapted.model.adaptation["steps"] > 20 and adapted.model.adaptation["kept"], adapted.model.adaptation
     unadapted = evaluate.Upscaler(evaluate.load_generator(weights))
     score = lambda up: metrics.psnr(hr, evaluate.upscale_slices(lr, up), 1.0)
     zero_fill = metrics.psnr(hr, data.upsample(lr, 4, "zero_fill"), 1.0)
@@ -77,9 +79,40 @@ def test_budget_is_held_and_the_step_compiles_once():
     start = time.perf_counter()
     adapted = adapt.adapt_generator(g, lr, seconds=5)
     took = time.perf_counter() - start
-    assert 4.5 < took < 1.1 * max(5, adapted.adaptation["compile_seconds"]) and adapted.adaptation["steps"] > 0, (took, adapted.adaptation)
+    assert took < 1.1 * max(5, adapted.adaptation["compile_seconds"]) and adapted.adaptation["steps"] > 0, (took, adapted.adaptation)
+    assert adapted.adaptation["stopped_early"] or took > 4.5, (took, adapted.adaptation)   # the budget is used unless stopped early
     adapter = adapt.Adapter(g)
     for x in (lr, data.degrade(phantoms.demo_slice(seed=6, size=240), 4)[None].repeat(3, 0)):
         adapter.adapt(x, 2.0 + adapter.trace_seconds)
         assert adapter.last["steps"] > 0
     assert adapter._step.experimental_get_tracing_count() == 1
+
+
+def test_an_adaptation_that_fails_falls_back_to_the_unadapted_output(phantom):
+    "A step size that wrecks the copy (Adam at 0.5): the held-out pairs catch it, and the output is the unadapted one, bit for bit."
+    hr, lr, _ = phantom
+    g = evaluate.load_generator(None, 4)
+    adapted = adapt.adapt_generator(g, lr, seconds=8, learning_rate=0.5, check_every=5, patience=2)
+    info = adapted.adaptation
+    assert not info["kept"] and info["held_out_gain_db"] < adapt.MIN_GAIN_DB and info["steps"] > 0, info
+    np.testing.assert_array_equal(evaluate.Upscaler(adapted)(lr), evaluate.Upscaler(g)(lr))
+
+
+def test_sons_carry_the_scans_noise(phantom):
+    "A son is as noisy as its father (σ measured on a flat region), and the estimate used for it is the scan's own."
+    noisy = data.degrade(np.full((6, 384, 384), 0.5, np.float32), 4, noise_sigma=0.03, rng=1)
+    sons, fathers = adapt.zssr_pairs(noisy, 4, noise_sigma=0.03, flips=False)
+    assert abs(sons[:, 2:-2, 2:-2].std() - fathers.std()) < 0.004, (sons.std(), fathers.std())
+    quiet, _ = adapt.zssr_pairs(noisy, 4, noise_sigma=0.0, flips=False)
+    assert quiet[:, 2:-2, 2:-2].std() < 0.5 * fathers.std()   # without it the son is ~s times cleaner than its father
+    adapter = adapt.Adapter(build_g_hr(1, 4, width=8, num_blocks=1, upsample="zero_fill"))
+    adapter.adapt(noisy, 1.0 + adapter.trace_seconds)
+    assert abs(adapter.last["noise_sigma"] - 0.03) < 0.005, adapter.last
+
+
+def test_cli_says_what_adaptation_did(phantom, tmp_path, capsys):
+    "`upscale --adapt`: a line with the steps, the held-out gain and whether the adapted copy was kept or fell back."
+    out = tmp_path / "sr.npy"
+    cli.main(["upscale", str(phantom[2]), "--adapt", "5", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert out.exists() and "steps" in err and "held-out" in err and ("kept" in err or "unadapted weights" in err), err

@@ -151,16 +151,19 @@ def test_upscale_adapt_wiring(tmp_path, monkeypatch, tiny, capsys):
     import srgan_course
     from srgan_course import cli, evaluate
     calls = {}
-    def adapt_upscaler(src, weights=None, scale=4, seconds=30.0, seed=0, axis=2):
+    def adapt_upscaler(src, weights=None, scale=4, seconds=30.0, seed=0, axis=2, volume=None, series=None):
         if seconds <= 0: raise ValueError(f"--adapt: expected a positive number of seconds, got {seconds:g}")
         calls.update(src=src, seconds=seconds, axis=axis)
-        return evaluate.Upscaler(evaluate.load_generator(tiny))
+        g = evaluate.load_generator(tiny)
+        g.adaptation = dict(seconds=seconds, steps=7, stopped_early=False, noise_sigma=0.01, held_out_gain_db=0.3, kept=True, best_step=5)
+        return evaluate.Upscaler(g)
     fake = types.ModuleType("srgan_course.adapt"); fake.adapt_upscaler = adapt_upscaler
     monkeypatch.setitem(sys.modules, "srgan_course.adapt", fake)
     monkeypatch.setattr(srgan_course, "adapt", fake, raising=False)
     np.save(tmp_path / "s.npy", np.ones((20, 20)))
     assert cli.main(["upscale", str(tmp_path / "s.npy"), "--out", str(tmp_path / "o.npy"), "--adapt", "5"]) == 0
     assert calls["seconds"] == 5.0 and np.load(tmp_path / "o.npy").shape == (80, 80)
+    assert "7 steps" in capsys.readouterr().err   # what the adaptation did, said
     with pytest.raises(SystemExit) as exit_:
         cli.main(["upscale", str(tmp_path / "s.npy"), "--out", str(tmp_path / "o2.npy"), "--adapt", "-1"])
     assert exit_.value.code == 2 and "--adapt" in capsys.readouterr().err and not (tmp_path / "o2.npy").exists()
@@ -175,3 +178,47 @@ def test_upscale_adapt_subprocess(tmp_path, tiny):
     code, _, err = run_cli("upscale", tmp_path / "s.npy", "--out", tmp_path / "o2.npy", "--weights", tiny, "--adapt", "-1")
     assert_one_line_error(code, err, "-1")
     assert not (tmp_path / "o2.npy").exists()
+
+
+def test_import_siemens_mosaic_and_parrec(tmp_path):
+    "`import` unpacks a mosaic into its 48 slices and reads a PAR/REC volume; what it cannot read: one line, nothing written."
+    from test_formats import NICOM_DATA, copy_parrec, painted_mosaic
+    painted_mosaic(tmp_path / "in" / "mosaic.dcm")
+    par = copy_parrec(tmp_path / "in")
+    code, out, err = run_cli("import", tmp_path / "in" / "mosaic.dcm", tmp_path / "a")
+    assert code == 0 and "Siemens mosaic: 48 slices of 128×128" in out, err
+    assert data.read_volume(tmp_path / "a" / "mosaic.h5", load_kspace=False).target.shape == (48, 128, 128)
+    code, out, err = run_cli("import", par, tmp_path / "b", "--volume", "1")
+    assert code == 0 and "dynamic scan number 2" in out, err
+    assert data.read_volume(tmp_path / "b" / f"{par.stem}.h5", load_kspace=False).target.shape == (9, 64, 64)
+    for argv, expected in [((par,), "--volume 0..2"), ((NICOM_DATA / "0.dcm",), "cannot unpack")]:
+        code, _, err = run_cli("import", *argv, tmp_path / "c")
+        assert_one_line_error(code, err, expected)
+        assert not (tmp_path / "c").exists()
+
+
+def test_upscale_writes_mosaic_and_parrec_as_nifti_on_their_scanner_affine(tmp_path, tiny):
+    "PAR/REC and a Siemens mosaic are upscaled into NIfTI: LR voxel j and HR voxel s·j sit at the same scanner point."
+    import nibabel as nib
+    from test_formats import copy_parrec, painted_mosaic
+    mosaic, par = tmp_path / "mosaic.dcm", copy_parrec(tmp_path)
+    painted_mosaic(mosaic)
+    for src, extra, n_slices in [(par, ("--volume", "1"), 9), (mosaic, (), 48)]:
+        out = tmp_path / f"{src.stem}_x4.nii.gz"
+        code, _, err = run_cli("upscale", src, "--out", out, "--weights", tiny, *extra)
+        assert code == 0, err
+        lr_affine = formats.read_scan(src, volume=1 if src == par else None).affine
+        img = nib.load(out)
+        assert img.shape[2] == n_slices and img.shape[0] == 4 * formats.read_scan(src, volume=1 if src == par else None).image.shape[1]
+        np.testing.assert_allclose(img.affine @ [4 * 10, 4 * 20, 3, 1], lr_affine @ [10, 20, 3, 1], atol=1e-3)
+
+
+def test_upscale_refuses_a_wrong_output_for_mosaic_and_parrec_before_any_work(tmp_path, tiny):
+    "A mosaic or a PAR/REC can only be written as NIfTI: any other --out is one line, exit 2, before adapting, nothing written."
+    from test_formats import copy_parrec, painted_mosaic
+    mosaic, par = tmp_path / "mosaic.dcm", copy_parrec(tmp_path)
+    painted_mosaic(mosaic)
+    for src, out, extra in [(mosaic, tmp_path / "sr.dcm", ()), (par, tmp_path / "sr.PAR", ("--volume", "0", "--adapt", "1"))]:
+        code, _, err = run_cli("upscale", src, "--out", out, "--weights", tiny, *extra)
+        assert_one_line_error(code, err, f"output {out}: expected a .nii or .nii.gz file")
+        assert "adapting" not in err and not out.exists(), err

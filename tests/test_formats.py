@@ -1,7 +1,11 @@
-"""srgan_course.formats: real scans (NIfTI, DICOM, PNG/TIFF, NPY, h5) in, the fastMRI single-coil layout out.
+"""srgan_course.formats: real scans (NIfTI, DICOM and mosaics, PAR/REC, PNG/TIFF, NPY, h5) in, the fastMRI layout out.
 
-Every test file is made here, small, with nibabel / pydicom / Pillow; nothing is downloaded.
+Every test file is made here, small, with nibabel / pydicom / Pillow, or copied from the test files nibabel ships;
+nothing is downloaded.
 """
+import gzip, shutil
+from pathlib import Path
+
 import h5py
 import nibabel as nib
 import numpy as np
@@ -175,3 +179,113 @@ def test_slices_and_options(tmp_path):
     with pytest.raises(ValueError, match="0, 1, 2 or all"): formats.import_files(tmp_path / "v.nii", tmp_path / "o2", axis=3)
     with pytest.raises(DataError, match="selects none"): formats.import_files(tmp_path / "v.nii", tmp_path / "o2", slices="30:40")
     assert not (tmp_path / "o2").exists()
+
+
+# Siemens mosaics and Philips PAR/REC, from the test files nibabel ships (nothing downloaded)
+NICOM_DATA = Path(nib.__file__).parent / "nicom" / "tests" / "data"
+PARREC_DATA = Path(nib.__file__).parent / "tests" / "data"
+PHANTOM = "phantom_EPI_asc_CLEAR_2_1"   # Philips EPI phantom: 64×64, 9 slices, 3 dynamics, with its .REC
+
+
+def tile_ramp(n=128):
+    "A ramp inside each tile that marks its orientation (a transposed or flipped tile no longer matches)."
+    return np.add.outer(np.arange(n), 2 * np.arange(n)) % 40
+
+
+def painted_mosaic(path, offset=0, instance=None):
+    "nibabel's Siemens DWI mosaic (48 slices of 128×128 tiled 7×7, pixels zeroed) with tile k painted 80(k+1) + offset."
+    with gzip.open(NICOM_DATA / "siemens_dwi_1000.dcm.gz") as f: ds = pydicom.dcmread(f)
+    frame = np.zeros((896, 896), np.uint16)
+    for k in range(48):
+        frame[k // 7 * 128:(k // 7 + 1) * 128, k % 7 * 128:(k % 7 + 1) * 128] = 80 * (k + 1) + offset + tile_ramp()
+    ds.PixelData = frame.tobytes()
+    if instance is not None: ds.InstanceNumber = instance
+    path.parent.mkdir(parents=True, exist_ok=True); ds.save_as(path)
+    return ds
+
+
+def test_siemens_mosaic_unpacked_like_nibabel(tmp_path):
+    "48 slices of 128×128 from one 896×896 frame, in tile order, equal to nibabel's own mosaic reader, with its affine."
+    ds = painted_mosaic(tmp_path / "mosaic.dcm")
+    scan = formats.read_scan(tmp_path / "mosaic.dcm")
+    from nibabel.nicom import dicomreaders   # after read_scan, which imported nibabel.nicom without its warning
+    assert scan.image.shape == (48, 128, 128) and scan.kind == "dicom"
+    for k in (0, 5, 7, 47):   # first tile, along the first row, first of the second row, last
+        np.testing.assert_array_equal(scan.image[k], 80 * (k + 1) + tile_ramp())
+    reference = dicomreaders.mosaic_to_nii(ds)   # nibabel's tests: (128, 128, 48) for this file
+    assert reference.shape == (128, 128, 48)
+    np.testing.assert_array_equal(np.moveaxis(scan.image, 0, 2), reference.get_fdata())
+    np.testing.assert_allclose(scan.affine, reference.affine, atol=1e-6)
+    np.testing.assert_allclose(scan.voxel_size, reference.header.get_zooms(), atol=1e-5)
+    assert formats.is_mosaic(tmp_path / "mosaic.dcm") and "Siemens mosaic: 48 slices" in scan.meta["notes"][0]
+    assert len(scan.datasets) == 48
+
+
+def test_mosaic_series_takes_a_volume(tmp_path):
+    "A folder of mosaics (one volume per file: an fMRI run) asks for --volume, like a 4-D NIfTI; files in time order."
+    painted_mosaic(tmp_path / "run" / "b.dcm", offset=0, instance=1)
+    painted_mosaic(tmp_path / "run" / "a.dcm", offset=7, instance=2)   # names against the time order
+    with pytest.raises(DataError, match=r"run: Siemens mosaic series of 2 volumes .*--volume 0\.\.1"):
+        formats.read_scan(tmp_path / "run")
+    np.testing.assert_array_equal(formats.read_scan(tmp_path / "run", volume=1).image[3], 80 * 4 + 7 + tile_ramp())
+    np.testing.assert_array_equal(formats.read_scan(tmp_path / "run", volume=0).image[3], 80 * 4 + tile_ramp())
+    with pytest.raises(DataError, match="out of range"): formats.read_scan(tmp_path / "run", volume=2)
+    formats.write_dicom_series(tmp_path / "plain", np.ones((2, 16, 16)))
+    with pytest.raises(DataError, match="this DICOM holds one volume"): formats.read_scan(tmp_path / "plain", volume=0)
+
+
+@pytest.mark.parametrize("case", ["stripped", "garbled", "nibabel_0dcm"])
+def test_mosaic_that_cannot_be_unpacked_is_refused(tmp_path, case):
+    "Never one big picture of tiles: a mosaic without a readable CSA header, or whose frame does not split, is one line."
+    bad = tmp_path / "bad.dcm"
+    if case == "nibabel_0dcm": bad, expected = NICOM_DATA / "0.dcm", "256×256 frame does not split into 7×7 tiles"
+    else:
+        ds = painted_mosaic(bad)
+        if case == "stripped": del ds[0x0029, 0x1010]; expected = "without NumberOfImagesInMosaic"   # CSA image header
+        else: ds[0x0029, 0x1010].value = b"SV10" + bytes(range(256)) * 8; expected = "unreadable CSA header"
+        ds.save_as(bad)
+    with pytest.raises(DataError) as err:
+        formats.import_files([bad], tmp_path / "out")
+    message = str(err.value)
+    assert expected in message and str(bad) in message and "cannot unpack" in message and "\n" not in message, message
+    assert not (tmp_path / "out").exists()
+
+
+def copy_parrec(folder, stem=PHANTOM, suffixes=(".PAR", ".REC")):
+    "Copy nibabel's PAR/REC phantom into `folder` as `stem` + each suffix; returns the header's path."
+    folder.mkdir(parents=True, exist_ok=True)
+    for ours, theirs in zip(suffixes, (".PAR", ".REC")):
+        shutil.copy(PARREC_DATA / (PHANTOM + theirs), folder / (stem + ours))
+    return folder / (stem + suffixes[0])
+
+
+def test_parrec_reads_like_nibabel(tmp_path):
+    "PAR/REC through nibabel: its array along every axis, FP scaling, voxel size from the header, --volume like NIfTI."
+    par = copy_parrec(tmp_path)
+    reference = nib.load(par, scaling="fp")   # (64, 64, 9, 3): 9 slices, 3 dynamics
+    with pytest.raises(DataError, match=r"4-D PAR/REC holding 3 volumes .*--volume 0\.\.2"):
+        formats.read_scan(par)
+    for axis in (0, 1, 2):
+        scan = formats.read_scan(par, axis=axis, volume=2, min_side=8)
+        np.testing.assert_allclose(scan.image, np.moveaxis(reference.get_fdata()[..., 2], axis, 0), rtol=1e-6)
+        assert scan.voxel_size == tuple(np.delete([3.75, 3.75, 8.0], axis).tolist() + [[3.75, 3.75, 8.0][axis]])
+    scan = formats.read_scan(par, volume=1)
+    assert scan.kind == "parrec" and scan.meta["notes"] == ["volume 1: dynamic scan number 2"]
+    np.testing.assert_allclose(scan.affine, reference.affine)
+    assert scan.meta["patient_id"] == formats.pseudonymise("phantom") and scan.meta["acquisition"] == "EPI_asc CLEAR"
+    dv = nib.load(par).get_fdata()[..., 1]   # nibabel's default scaling differs by RS·SS: we did choose FP
+    assert not np.allclose(np.moveaxis(scan.image, 0, 2), dv)
+    low = copy_parrec(tmp_path / "lower", "scan", (".par", ".rec"))   # lower-case names, and read from the .REC too
+    np.testing.assert_array_equal(formats.read_scan(low, volume=1).image, scan.image)
+    np.testing.assert_array_equal(formats.read_scan(low.with_suffix(".rec"), volume=1).image, scan.image)
+
+
+def test_parrec_without_its_rec_is_one_line(tmp_path):
+    par = copy_parrec(tmp_path, suffixes=(".PAR", ".REC"))
+    par.with_suffix(".REC").unlink()
+    with pytest.raises(DataError) as err:
+        formats.import_files(par, tmp_path / "out", volume=0)
+    message = str(err.value)
+    assert f"{par.with_suffix('.REC')} is missing" in message and message.startswith(str(par)), message
+    assert "\n" not in message
+    assert not (tmp_path / "out").exists()
