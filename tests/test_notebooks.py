@@ -118,7 +118,7 @@ def run_notebook(nb_path, out_path, params, cwd, env=None):
     start_at = first_cell_at[0] if first_cell_at else len(raw)
     end_at = max(start_at, cell_done_at[-1])
     shutdown = [l for l in raw[end_at:].decode(errors="replace").splitlines(keepends=True)
-                if not l.rstrip().endswith(SHUTDOWN_LINE)]
+                if l.strip() != SHUTDOWN_LINE]
     kernel = raw[start_at:end_at].decode(errors="replace") + "".join(shutdown)
     return out, elapsed, cells + ([f"kernel fd 2 while the cells ran: {kernel}"] if kernel else [])
 
