@@ -116,3 +116,12 @@ def test_cli_says_what_adaptation_did(phantom, tmp_path, capsys):
     cli.main(["upscale", str(phantom[2]), "--adapt", "5", "--out", str(out)])
     err = capsys.readouterr().err
     assert out.exists() and "steps" in err and "held-out" in err and ("kept" in err or "unadapted weights" in err), err
+
+
+def test_adaptation_table_reports_the_mean_the_worst_run_and_the_fall_backs():
+    "A known case: two volumes, two seeds each, one run fell back; the row says the mean, the worst volume's worst run, 1 of 4."
+    rows = [dict(volume=v, method=m, seed=sd, budget=b, psnr=p, ssim=0.5, kept=k) for v, off in (("a", 0.0), ("b", 1.0))
+            for m, sd, b, p, k in (("zero_fill", None, 0.0, 28.0, None), ("unadapted", None, 0.0, 29.0, None),
+                                   ("adapt_30s_seed0", 0, 30.0, 29.0 + off, off > 0), ("adapt_30s_seed1", 1, 30.0, 29.4 + off, True))]
+    table = adapt.adaptation_table(dict(runs={"x4 sigma 0.01": dict(scale=4, noise_sigma=0.01, rows=rows, summary=adapt.adaptation_summary(rows))}))
+    assert table.splitlines()[-1] == "| ×4 | 0.01 | +0.70 ± 0.20 | +0.00 | +0.000 | +1.70 | 1 of 4 |", table
