@@ -62,19 +62,22 @@ MIN_GAIN_DB = 0.02  # an adaptation is kept only if it beats the unadapted weigh
 def validation_split(lr_slices,  # LR slices (N, h, w) or one (h, w), normalised
                      scale,  # the generator's upscaling factor s
                      share=0.2,  # share of the slices held out
-                     max_val=8):  # at most this many held-out slices
-    "(train, validation) LR slices: evenly spaced slices held out (a single slice cut in two); validation None if too small."
+                     max_val=8,  # at most this many held-out slices
+                     guard=2):  # slices (or, for one slice, units of 2s pixels) each side of the held-out part used by neither
+    "(train, validation) LR slices: a contiguous block from the middle held out, guards dropped (one slice cut in two); validation None if too small."
     x = np.asarray(lr_slices, np.float32)
     x = x[None] if x.ndim == 2 else x
     if len(x) >= 2:
         k = int(np.clip(round(share * len(x)), 1, max_val))
-        val = np.unique(np.linspace(0, len(x) - 1, k + 2)[1:-1].round().astype(int))
-        return x[np.setdiff1d(np.arange(len(x)), val)], x[val]
+        g = int(np.clip((len(x) - k - 1) // 2, 0, guard))   # fewer guards on a short stack: at least one training slice
+        a = (len(x) - k) // 2
+        return x[np.r_[0:max(a - g, 0), a + k + g:len(x)]], x[a:a + k]
     axis = 1 if x.shape[1] >= x.shape[2] else 2
     n, unit = x.shape[axis], 2 * scale   # the held-out part: the share, in whole units, at least the smallest pair (2 units)
     cut = n - max(2, round(share * n / unit)) * unit
-    if cut < 2 * unit: return x, None
-    return np.take(x, np.arange(cut), axis), np.take(x, np.arange(cut, x.shape[axis]), axis)
+    end = cut - guard * unit   # the guard band between the parts
+    if end < 2 * unit: return x, None
+    return np.take(x, np.arange(end), axis), np.take(x, np.arange(cut, x.shape[axis]), axis)
 
 # %% ../nbs/16_adapt.ipynb #7244a4c5
 def scale_of(model):  # a G_HR
@@ -143,8 +146,19 @@ def reset(self: Adapter):
 
 @patch
 def _held_out_error(self: Adapter, sons, fathers):
-    "Mean squared error of the working copy's upscaled held-out sons against their fathers."
-    return float(tf.reduce_mean(tf.square(self._predict(sons[..., None])[..., 0] - fathers)))
+    "Mean squared error of the working copy's upscaled held-out sons against their fathers, one slice at a time."
+    return float(np.mean([tf.reduce_mean(tf.square(self._predict(sons[i:i + 1, ..., None])[0, ..., 0] - fathers[i]))
+                          for i in range(int(sons.shape[0]))]))
+
+@patch
+def _record(self: Adapter, start, sigma, steps=0, patch=0, pairs=0, held_out_pairs=0, losses=(), gain=None, best_step=0,
+            stopped_early=False, kept=False):
+    "What the last `adapt` did, in `self.last`."
+    self.last = dict(steps=steps, seconds=time.perf_counter() - start + self.trace_seconds, compile_seconds=self.trace_seconds,
+                     patch=patch, pairs=pairs, held_out_pairs=held_out_pairs, noise_sigma=sigma,
+                     loss_first=losses[0] if losses else None, loss_last=float(np.mean(losses[-10:])) if losses else None,
+                     held_out_gain_db=None if gain is None else float(gain), checked=gain is not None,
+                     best_step=best_step if kept else 0, stopped_early=stopped_early, kept=bool(kept))
 
 @patch
 def adapt(self: Adapter, lr_slices,  # the scan's LR slices (N, h, w) or (h, w), normalised
@@ -157,29 +171,34 @@ def adapt(self: Adapter, lr_slices,  # the scan's LR slices (N, h, w) or (h, w),
     x = np.asarray(lr_slices, np.float32)
     sigma = scanner_noise(x[None] if x.ndim == 2 else x) if noise_sigma is None else float(noise_sigma)
     train, held = validation_split(x, self.scale)
+    if held is None:   # nothing to check an adaptation on: it would not be used, so it is not trained
+        self._record(start, sigma); return self.model
     sons, fathers = zssr_pairs(train, self.scale, self.max_slices, sigma, seed)
     p = tf.constant(min(self.patch, *sons.shape[1:]) // 2 * 2, tf.int32)   # even: the zero-fill base needs even sides
     sons, fathers = tf.constant(sons), tf.constant(fathers)
-    held = None if held is None else [tf.constant(a) for a in zssr_pairs(held, self.scale, 8, sigma, seed + 1, flips=False)]
-    base = best = self._held_out_error(*held) if held else None
+    held = [tf.constant(a) for a in zssr_pairs(held, self.scale, 8, sigma, seed + 1, flips=False)]
+    t = time.perf_counter()
+    base = best = self._held_out_error(*held)
+    check = time.perf_counter() - t   # what one check costs: the last one is kept inside the budget
     best_weights, best_step, stopped_early, budget, losses, times = None, 0, False, seconds - self.trace_seconds, [], []
-    while time.perf_counter() - start + (float(np.median(times[-20:])) if times else 0.0) <= budget:
+
+    def score():   # score the copy; True when it has not improved for `patience` checks
+        nonlocal best, best_step, best_weights
+        error = self._held_out_error(*held)
+        if error < best: best, best_step, best_weights = error, len(losses), self.model.get_weights()
+        return len(losses) - best_step >= self.patience * self.check_every
+
+    while time.perf_counter() - start + (float(np.median(times[-20:])) if times else 0.0) + check <= budget:
         t = time.perf_counter()
         losses.append(float(self._step(sons, fathers, p, tf.constant([seed, len(losses)], tf.int64))))
-        if held and len(losses) % self.check_every == 0:
-            error = self._held_out_error(*held)
-            if error < best: best, best_step, best_weights = error, len(losses), self.model.get_weights()
-            elif len(losses) - best_step >= self.patience * self.check_every:   # no better for `patience` checks
-                stopped_early = True; break
+        if len(losses) % self.check_every == 0 and score(): stopped_early = True; break
         times.append(time.perf_counter() - t)
-    gain = 10 * np.log10(base / best) if held and best > 0 else None
-    kept = gain is not None and gain >= self.min_gain_db
+    if losses and len(losses) % self.check_every: score()   # the steps since the last check are judged too
+    gain = 10 * np.log10(base / best) if best > 0 else 0.0
+    kept = best_weights is not None and gain >= self.min_gain_db
     self.model.set_weights(best_weights if kept else self.initial)
-    self.last = dict(steps=len(losses), seconds=time.perf_counter() - start + self.trace_seconds, compile_seconds=self.trace_seconds,
-                     patch=int(p), pairs=int(sons.shape[0]), held_out_pairs=int(held[0].shape[0]) if held else 0, noise_sigma=sigma,
-                     loss_first=losses[0] if losses else None, loss_last=float(np.mean(losses[-10:])) if losses else None,
-                     held_out_gain_db=None if gain is None else float(gain), best_step=best_step if kept else 0,
-                     stopped_early=stopped_early, kept=bool(kept))
+    self._record(start, sigma, len(losses), int(p), int(sons.shape[0]), int(held[0].shape[0]), losses, gain, best_step,
+                 stopped_early, kept)
     return self.model
 
 # %% ../nbs/16_adapt.ipynb #167bdad2
@@ -247,7 +266,7 @@ def measure_adaptation(paths,  # held-out fastMRI volumes (e.g. real_data.heldou
             b, sd = runs.get(r["method"], (0.0, None))
             made = runs_made.get(r["method"], {})
             rows.append(dict(r, volume=Path(p).stem, budget=b, seed=sd, noise_sigma=float(noise_sigma), steps=made.get("steps"),
-                             kept=made.get("kept"), held_out_gain_db=made.get("held_out_gain_db")))
+                             kept=made.get("kept"), held_out_gain_db=made.get("held_out_gain_db"), noise_estimate=made.get("noise_sigma")))
     return rows
 
 # %% ../nbs/16_adapt.ipynb #e1d4970a
@@ -274,12 +293,13 @@ def adaptation_summary(rows):  # from measure_adaptation
 
 # %% ../nbs/16_adapt.ipynb #ada71374
 def adaptation_table(results):  # nbs/results/adaptation.json, as tools/adapt_benchmark.py writes it
-    "Markdown: per scale and noise level, the mean gain of adaptation over the unadapted weights, the worst run, the fall-backs."
-    lines = ["| scale | noise σ | gain over unadapted (dB) | worst run (dB) | SSIM gain | over zero-fill (dB) | fell back |", "|---|---|---|---|---|---|---|"]
+    "Markdown: per set of scans, scale and noise level, the mean gain of adaptation over the unadapted weights, the worst run, the fall-backs."
+    lines = ["| scans | scale | noise σ | gain over unadapted (dB) | worst run (dB) | SSIM gain | over zero-fill (dB) | fell back |",
+             "|---|---|---|---|---|---|---|---|"]
     for run in results["runs"].values():
         mean = next(r for r in run["summary"] if r["volume"].startswith("mean"))
         seeded = [r for r in run["rows"] if r["seed"] is not None]
         worst = min(r["worst_db"] for r in run["summary"] if not r["volume"].startswith("mean"))
-        lines.append(f"| ×{run['scale']} | {run['noise_sigma']:g} | {mean['gain_db']:+.2f} ± {mean['std_db']:.2f} | {worst:+.2f} | "
+        lines.append(f"| {run.get('scans', 'MNI152')} | ×{run['scale']} | {run['noise_sigma']:g} | {mean['gain_db']:+.2f} ± {mean['std_db']:.2f} | {worst:+.2f} | "
                      f"{mean['gain_ssim']:+.3f} | {mean['gain_db_vs_zero_fill']:+.2f} | {sum(not r['kept'] for r in seeded)} of {len(seeded)} |")
     return "\n".join(lines)

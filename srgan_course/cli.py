@@ -100,11 +100,13 @@ def realism_level(text):  # what the user typed after --realism
 
 def adaptation_line(info):  # `model.adaptation` of an adapted G_HR (chapter 16)
     "One line saying what `--adapt` did: steps, the gain on the scan's held-out pairs, kept or fell back."
-    gain = "no held-out pairs (scan too small to check)" if info["held_out_gain_db"] is None else f"{info['held_out_gain_db']:+.2f} dB on held-out pairs"
+    if info["held_out_gain_db"] is None:
+        return ("not adapted: the scan is too small to hold out pairs that could check an adaptation, "
+                "so the unadapted weights are used")
     ending = (f"kept the adapted copy (best at step {info['best_step']})" if info["kept"] else
               "fell back to the unadapted weights (adaptation did not beat them)")
     return (f"adapted {info['seconds']:.0f} s: {info['steps']} steps{' (stopped early)' if info['stopped_early'] else ''}, "
-            f"noise σ {info['noise_sigma']:.3g}, {gain}: {ending}")
+            f"noise σ {info['noise_sigma']:.3g}, {info['held_out_gain_db']:+.2f} dB on held-out pairs: {ending}")
 
 def cmd_upscale(args):
     "Super-resolve an h5, NIfTI, DICOM (file or series folder), PNG/TIFF or 2-D NPY into the same format and geometry."
@@ -116,7 +118,7 @@ def cmd_upscale(args):
         fail("--adapt and --realism do not combine: adaptation fine-tunes the PSNR weights on the scan with a content "
              "loss, pulling any realism back out; choose one")
     evaluate.realism_pair(args.weights, args.scale, args.realism)   # A > 0 with no pair to blend: said before any work
-    evaluate.check_upscale_target(args.input, args.out, args.series, args.overwrite)   # before any adaptation: said at once
+    evaluate.check_upscale_target(args.input, args.out, args.series, args.overwrite, args.axis, args.volume)   # before adapting
     if args.adapt is not None:   # a copy of G_HR fine-tuned on this scan for a few seconds (chapter 16)
         from srgan_course import adapt
         log(f"adapting G_HR to {args.input} for {args.adapt:g} s ...")
@@ -189,16 +191,22 @@ def _add_data_commands(sub):
 def _add_upscale_command(sub):
     "The upscale subcommand: any supported file in, the same format out."
     u = sub.add_parser("upscale", help="super-resolve an h5, NIfTI, DICOM, PNG/TIFF or 2-D .npy into the same format and geometry")
-    u.add_argument("input", metavar="INPUT", type=Path, help=".h5, .nii/.nii.gz, a DICOM file or series folder, .png/.tif, or .npy (2-D, any units)")
-    u.add_argument("--out", required=True, type=Path, help="output of the same type as INPUT (a folder for a DICOM series)")
+    u.add_argument("input", metavar="INPUT", type=Path,
+                   help=".h5, .nii/.nii.gz, a DICOM file or series folder (Siemens mosaics too), .PAR (with its .REC), .png/.tif, "
+                        "or .npy (2-D, any units)")
+    u.add_argument("--out", required=True, type=Path,
+                   help="output of the same type as INPUT (a folder for a DICOM series); a .nii/.nii.gz for PAR/REC and Siemens mosaics")
     u.add_argument("--weights", default=None, help="a .keras G_HR or a training run folder (default: the shipped weights)")
     u.add_argument("--scale", type=int, default=4, help="scale of the shipped weights (ignored with --weights)")
     u.add_argument("--realism", type=realism_level, default=0.0, metavar="A", help=REALISM_HELP)
-    u.add_argument("--axis", type=int, default=2, choices=(0, 1, 2), help="NIfTI: upscale the plane across this axis (2: the acquired slices)")
-    u.add_argument("--volume", type=int, default=None, help="NIfTI: which volume of a 4-D file")
+    u.add_argument("--axis", type=int, default=2, choices=(0, 1, 2),
+                   help="NIfTI, PAR/REC: upscale the plane across this axis (2: the acquired slices)")
+    u.add_argument("--volume", type=int, default=None, help="which volume of a 4-D NIfTI or PAR/REC, or of a Siemens mosaic series")
     u.add_argument("--series", default=None, metavar="UID", help="DICOM folder: which series, when it holds several")
     u.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists (refused otherwise)")
-    u.add_argument("--adapt", type=float, default=None, metavar="SECONDS", help="first fine-tune a copy of G_HR on INPUT for this long")
+    u.add_argument("--adapt", type=float, default=None, metavar="SECONDS",
+                   help="first fine-tune a copy of G_HR on INPUT for this long; checked on the scan's own downscaled pairs only, "
+                        "so on anatomy unlike a brain it can make the result worse (chapter 16)")
     u.add_argument("--tile", type=int, default=None, metavar="T",
                    help="upscale large slices in T×T LR tiles, seamlessly (default: from the free memory; 0: never tile)")
     u.set_defaults(func=cmd_upscale)

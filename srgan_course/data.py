@@ -8,7 +8,7 @@ Docs: https://srgan-course.github.io/srgan_course/data.html.md"""
 __all__ = ['TARGET_KEYS', 'DataError', 'fft2c', 'ifft2c', 'center_crop', 'image_from_kspace', 'ismrmrd_header', 'header_sizes',
            'write_volume', 'MRVolume', 'VolumeInfo', 'read_volume', 'check_volume', 'list_volumes', 'normalize_volume',
            'denormalize', 'grid_offset', 'degrade', 'crop_to_multiple', 'upsample', 'lr_from_kspace', 'degrade_pair',
-           'read_slice', 'read_pair', 'iter_slices', 'aligned_crop', 'random_crop', 'make_dataset']
+           'read_slice', 'read_pair', 'iter_slices', 'vary_contrast', 'aligned_crop', 'random_crop', 'make_dataset']
 
 # %% ../nbs/00_data.ipynb #61cc5f8d
 import functools, warnings
@@ -422,6 +422,28 @@ def iter_slices(infos,  # list of VolumeInfo
     "Yield (normalised slice, VolumeInfo, slice index), one slice in memory at a time."
     for v, i in _visits(infos, seed, shuffle, repeat): yield read_slice(v, i), v, i
 
+# %% ../nbs/00_data.ipynb #b1bb15cb
+def vary_contrast(x,  # one normalised magnitude slice (H, W), values >= 0
+                  rng,  # seed or np.random.Generator
+                  gamma=(0.6, 1.6),  # range of the gamma exponent, drawn log-uniformly
+                  invert=0.3,  # probability of inverting the tissue's contrast inside the head (T2/PD-like: fluid bright)
+                  bias=0.4):  # largest peak-to-peak log-amplitude of the smooth multiplicative bias field (0.4: about ±20 %)
+    "The same anatomy under another contrast (float32, same shape and maximum): inversion inside the head, gamma, bias field."
+    rng = np.random.default_rng(rng)
+    x = np.clip(np.asarray(x, np.float32), 0, None)
+    top = float(x.max())
+    if x.ndim != 2 or top <= 0: return x
+    y = x / top
+    if rng.random() < invert:   # foreground: the smoothed image above 10 % of its maximum, holes filled, edges softened
+        head = ndimage.binary_fill_holes(ndimage.gaussian_filter(y, 2) > 0.1)
+        y = ndimage.gaussian_filter(head.astype(np.float32), 1.5) * (1 - y)
+    y = y ** np.exp(rng.uniform(*np.log(gamma)))
+    u, v = np.meshgrid(np.linspace(-1, 1, y.shape[0]), np.linspace(-1, 1, y.shape[1]), indexing="ij")
+    f = sum(c * t for c, t in zip(rng.standard_normal(5), (u, v, u * v, u * u, v * v)))
+    f = (f - f.mean()) / max(float(np.ptp(f)), 1e-6)
+    y = y * np.exp(rng.uniform(0, bias) * f)
+    return (y * (top / max(float(y.max()), 1e-12))).astype(np.float32)
+
 # %% ../nbs/00_data.ipynb #57962ed0
 def aligned_crop(lr, hr,  # one LR slice (h, w) and its HR slice (s·h, s·w), tensors
                  s, p,  # the scale and the LR patch side
@@ -472,7 +494,8 @@ def make_dataset(paths,  # .h5 files (or VolumeInfo), e.g. from list_volumes
                  seed=0,  # makes slice order, noise, crops and flips deterministic
                  augment=True,  # random flips and 90-degree rotations (the same for LR and HR when paired)
                  repeat=True,  # loop forever (training) or one pass over the slices (evaluation)
-                 cache=False):  # keep the full LR/HR slices in memory after the first pass (small datasets; noise then fixed)
+                 cache=False,  # keep the full LR/HR slices in memory after the first pass (small datasets; noise then fixed)
+                 contrast=0.0):  # share of slices shown under another contrast (`vary_contrast`), their LR from the new magnitude
     "tf.data.Dataset of (lr, hr) float32 NHWC batches: (B, p, p, 1) and (B, s*p, s*p, 1) with p = hr_patch // scale."
     import tensorflow as tf
     s = _check_scale(scale)
@@ -495,13 +518,17 @@ def make_dataset(paths,  # .h5 files (or VolumeInfo), e.g. from list_volumes
                 if (v.path, i) in skipped: continue
                 rng = np.random.default_rng([stream_seed, j])
                 try:
-                    if not with_lr: yield (crop_to_multiple(read_slice(v, i), multiple),); continue
-                    lr, hr = read_pair(v, i, s, degradation, rng.uniform(lo, hi) if hi > lo else lo, rng)
+                    sigma = rng.uniform(lo, hi) if hi > lo else lo
+                    if contrast and rng.random() < contrast:   # another contrast: the measured k-space no longer fits
+                        hr = crop_to_multiple(vary_contrast(read_slice(v, i), rng), multiple)
+                        lr = degrade(hr, s, degradation, sigma, rng) if with_lr else None
+                    elif with_lr: lr, hr = read_pair(v, i, s, degradation, sigma, rng)
+                    else: lr, hr = None, crop_to_multiple(read_slice(v, i), multiple)
                 except DataError as e:   # a bad slice is skipped, never the end of a run
                     skipped.add((v.path, i)); warnings.warn(f"skipping {e}", stacklevel=2)
                     if len(skipped) == slices: raise DataError("make_dataset: every slice is unreadable") from None
                     continue
-                yield (lr, hr) if with_hr else (lr,)
+                yield (lr, hr) if with_lr and with_hr else (lr,) if with_lr else (hr,)
         spec = tuple(tf.TensorSpec((None, None), tf.float32) for _ in range(with_lr + with_hr))
         ds = tf.data.Dataset.from_generator(gen, output_signature=spec)
         if cache:

@@ -323,11 +323,15 @@ def _upscale_as_nifti(src, out, upscaler, log, axis=2, volume=None, series=None)
     import nibabel as nib
     from srgan_course import formats
     scan = formats.read_scan(src, axis=axis, volume=volume, series=series, min_side=1)
-    if scan.affine is None: raise ValueError(f"{src}: no scanner geometry to write a NIfTI with; import it instead (srgan-course import)")
+    guessed = [n for n in scan.meta.get("notes", []) if n.startswith(("no ImagePositionPatient", "no PixelSpacing"))]
+    if scan.affine is None or guessed:   # a NIfTI's sform claims scanner coordinates: never write a guessed geometry as one
+        raise ValueError(f"{src}: no complete scanner geometry to write a NIfTI with ({'; '.join(guessed) or 'none read'}); "
+                         "import it instead (srgan-course import)")
     sr = upscale_slices(_magnitude_stack(scan, log), upscaler)
     A = upscaled_affine(scan.affine, upscaler.scale, scan.axis)
     new = nib.Nifti1Image(np.moveaxis(sr, 0, scan.axis).astype(np.float32), A)
     new.set_sform(A, 1); new.set_qform(A, 1)   # scanner coordinates
+    new.header.set_xyzt_units("mm")
     new.header["descrip"] = f"srgan_course x{upscaler.scale} super-resolution of {Path(src).name}".encode()[:80]
     tmp = out.with_name(f".tmp{os.getpid()}_{out.name}")
     try: nib.save(new, tmp); os.replace(tmp, out)
@@ -364,11 +368,18 @@ def _check_output(kind, src, out):
 def check_upscale_target(src,  # the input of `upscale_file`
                          out,  # its output
                          series=None,  # --series
-                         overwrite=False):  # --overwrite
-    "The kind `upscale_file` will write; ValueError naming the file if `src` is missing or `out` is the wrong kind or already there."
+                         overwrite=False,  # --overwrite
+                         axis=2,  # --axis
+                         volume=None):  # --volume
+    "The kind `upscale_file` will write; ValueError naming the file or option if `src` is missing, an option does not apply, or `out` is the wrong kind or already there."
+    from srgan_course import formats
     src, out = Path(src), Path(out)
     if not src.exists(): raise FileNotFoundError(f"input not found: {src}")
-    kind = upscale_kind(src, series)
+    kind, read_as = upscale_kind(src, series), formats.scan_kind(src)
+    if axis not in (0, 1, 2): raise ValueError(f"--axis must be 0, 1 or 2, got {axis!r}")
+    only = f"{src}: --axis and --volume apply to NIfTI and PAR/REC input (--volume also to a Siemens mosaic series); this is {read_as}"
+    if (read_as not in ("nifti", "parrec") and axis != 2) or (kind not in ("nifti", "as_nifti") and volume is not None): raise ValueError(only)
+    if read_as != "dicom" and series is not None: raise ValueError(f"{src}: --series applies to a DICOM folder; this is {read_as}")
     _check_output(kind, src, out)
     if out.is_file() and not overwrite: raise ValueError(f"output {out}: exists; pass --overwrite to replace it")   # a series folder: its writer checks
     return kind
@@ -386,14 +397,8 @@ def upscale_file(src,  # a fastMRI .h5, NIfTI, DICOM file or series folder, PAR/
                  overwrite=False,  # replace `out` if it exists (else: refused, nothing a user had is lost)
                  log=print):  # where notes go (complex or negative input, ...)
     "Super-resolve the file `src` into `out`, keeping its format and its geometry; returns the super-resolved array."
-    from srgan_course import formats
     src, out = Path(src), Path(out)
-    kind = check_upscale_target(src, out, series, overwrite)
-    read_as = formats.scan_kind(src)
-    if axis not in (0, 1, 2): raise ValueError(f"--axis must be 0, 1 or 2, got {axis!r}")
-    only = f"{src}: --axis and --volume apply to NIfTI and PAR/REC input (--volume also to a Siemens mosaic series); this is {read_as}"
-    if (read_as not in ("nifti", "parrec") and axis != 2) or (kind not in ("nifti", "as_nifti") and volume is not None): raise ValueError(only)
-    if read_as != "dicom" and series is not None: raise ValueError(f"{src}: --series applies to a DICOM folder; this is {read_as}")
+    kind = check_upscale_target(src, out, series, overwrite, axis, volume)
     options = {"nifti": dict(axis=axis, volume=volume), "dicom": dict(series=series),
                "as_nifti": dict(axis=axis, volume=volume, series=series)}.get(kind, {})
     if tile is not None and tile < 0: raise ValueError(f"--tile must be >= 0 (0: never tile), got {tile}")

@@ -50,6 +50,7 @@ class TrainConfig(ModelConfig):
     steps: int = 1600              # total optimisation steps (paper: 51000)
     warmup_steps: int = 1200       # content-only steps (G_HR alone) before the adversarial and cycle terms switch on
     noise: float | tuple[float, float] = 0.0  # noise sigma added to the LR images in k-space (normalised units), or a range low,high drawn per slice
+    contrast: float = 0.0          # share of training slices shown under another contrast: inverted (T2/PD-like), gamma, bias field (chapter 00)
     distribute: str = "auto"       # "auto" | "none" | "mirrored" | "multiworker" (from TF_CONFIG)
     seed: int = 0                  # random seed (patches, noise, demo subjects)
     val_every: int = 400           # steps between validations (one Keras "epoch")
@@ -93,6 +94,7 @@ def checks(self:TrainConfig):
         (self.steps > 0, f"--steps must be positive, got {self.steps}"),
         (self.distribute in DISTRIBUTE, f"--distribute must be one of {DISTRIBUTE}, got {self.distribute!r}"),
         (min(np.atleast_1d(self.noise)) >= 0 and np.size(self.noise) in (1, 2), f"--noise must be one value >= 0 or a range low,high, got {self.noise}"),
+        (0 <= self.contrast <= 1, f"--contrast must be a share between 0 and 1, got {self.contrast}"),
         (min(self.val_every, self.checkpoint_every, self.sample_every, self.log_every, self.val_batches) > 0,
          "--val-every, --checkpoint-every, --sample-every, --log-every and --val-batches must be positive"),
         (not self.resume or self.out, "--resume needs --out RUN_DIR (the run to continue)"),
@@ -176,7 +178,7 @@ def make_datasets(cfg: TrainConfig, train_paths, val_paths, seed=None,
     seed = cfg.seed if seed is None else seed
     kw = dict(scale=cfg.scale, hr_patch=cfg.hr_patch, batch_size=cfg.batch_size, degradation=cfg.degradation,
               noise_sigma=cfg.noise)
-    train = srdata.make_dataset(train_paths, paired=cfg.paired, seed=seed, augment=True, repeat=True, **kw)
+    train = srdata.make_dataset(train_paths, paired=cfg.paired, seed=seed, augment=True, repeat=True, contrast=cfg.contrast, **kw)
     val = srdata.make_dataset(val_paths, paired=True, seed=cfg.seed + 1, augment=False, repeat=True, **kw)
     p, q = cfg.hr_patch, cfg.hr_patch // cfg.scale
     static = lambda lr, hr: (tf.ensure_shape(lr, (None, q, q, 1)), tf.ensure_shape(hr, (None, p, p, 1)))

@@ -6,7 +6,7 @@ few seconds; the weights file given, and the shipped weights, are only ever read
 And the claim that makes adaptation safe: an adaptation that does not beat the unadapted weights on the scan's own
 held-out pairs is not used — the output is the unadapted one, bit for bit.
 """
-import hashlib, time
+import hashlib, re, time
 
 import numpy as np
 import pytest
@@ -75,7 +75,7 @@ def test_shipped_weights_are_only_read(phantom):
 def test_budget_is_held_and_the_step_compiles_once():
     "Wall time within 10 % of the budget (compile time included, unless compiling alone overruns it); one trace serves scans of any size."
     g = build_g_hr(1, 4, width=8, num_blocks=1, upsample="zero_fill")
-    lr = data.degrade(phantoms.demo_slice(seed=5, size=160), 4)
+    lr = data.degrade(phantoms.demo_slice(seed=5, size=320), 4)
     start = time.perf_counter()
     adapted = adapt.adapt_generator(g, lr, seconds=5)
     took = time.perf_counter() - start
@@ -111,11 +111,37 @@ def test_sons_carry_the_scans_noise(phantom):
 
 
 def test_cli_says_what_adaptation_did(phantom, tmp_path, capsys):
-    "`upscale --adapt`: a line with the steps, the held-out gain and whether the adapted copy was kept or fell back."
+    "`upscale --adapt`: one line with the steps, the noise, the held-out gain and whether the adapted copy was kept or fell back."
     out = tmp_path / "sr.npy"
     cli.main(["upscale", str(phantom[2]), "--adapt", "5", "--out", str(out)])
     err = capsys.readouterr().err
-    assert out.exists() and "steps" in err and "held-out" in err and ("kept" in err or "unadapted weights" in err), err
+    said = re.findall(r"^adapted \d+ s: (\d+) steps(?: \(stopped early\))?, noise σ [\d.e-]+, ([+-]\d+\.\d\d) dB on held-out pairs: "
+                      r"(kept the adapted copy \(best at step \d+\)|fell back to the unadapted weights \(adaptation did not beat them\))$",
+                      err, re.M)
+    assert out.exists() and len(said) == 1 and int(said[0][0]) > 0, err
+    assert said[0][2].startswith("kept") == (float(said[0][1]) >= adapt.MIN_GAIN_DB), err
+
+
+def test_a_scan_too_small_to_check_is_not_adapted(tmp_path, capsys):
+    "No held-out pairs, no adaptation: no steps are spent, the CLI says so, and the output is the unadapted one."
+    lr = data.degrade(phantoms.demo_slice(seed=9, size=160), 4)   # 40×40 LR: nothing left to hold out
+    g = evaluate.load_generator(None, 4)
+    adapted = adapt.adapt_generator(g, lr, seconds=20)
+    assert adapted.adaptation["steps"] == 0 and not adapted.adaptation["checked"] and not adapted.adaptation["kept"]
+    assert adapted.adaptation["seconds"] < 10, adapted.adaptation
+    np.testing.assert_array_equal(evaluate.Upscaler(adapted)(lr), evaluate.Upscaler(g)(lr))
+    np.save(tmp_path / "small.npy", lr)
+    cli.main(["upscale", str(tmp_path / "small.npy"), "--adapt", "20", "--out", str(tmp_path / "sr.npy")])
+    assert "not adapted: the scan is too small to hold out pairs" in capsys.readouterr().err
+
+
+def test_no_improvement_with_a_zero_margin_keeps_the_unadapted_weights():
+    "min_gain_db=0 and a copy that never changes (learning rate 0): nothing beat the original, so nothing is kept (and no crash)."
+    g = build_g_hr(1, 4, width=8, num_blocks=1, upsample="zero_fill")
+    lr = data.degrade(phantoms.demo_slice(seed=5, size=320), 4)
+    adapter = adapt.Adapter(g, learning_rate=0.0, check_every=2, patience=2, min_gain_db=0.0)
+    adapter.adapt(lr, 2.0 + adapter.trace_seconds)
+    assert adapter.last["checked"] and not adapter.last["kept"] and adapter.last["held_out_gain_db"] == 0.0, adapter.last
 
 
 def test_adaptation_table_reports_the_mean_the_worst_run_and_the_fall_backs():
@@ -124,4 +150,4 @@ def test_adaptation_table_reports_the_mean_the_worst_run_and_the_fall_backs():
             for m, sd, b, p, k in (("zero_fill", None, 0.0, 28.0, None), ("unadapted", None, 0.0, 29.0, None),
                                    ("adapt_30s_seed0", 0, 30.0, 29.0 + off, off > 0), ("adapt_30s_seed1", 1, 30.0, 29.4 + off, True))]
     table = adapt.adaptation_table(dict(runs={"x4 sigma 0.01": dict(scale=4, noise_sigma=0.01, rows=rows, summary=adapt.adaptation_summary(rows))}))
-    assert table.splitlines()[-1] == "| ×4 | 0.01 | +0.70 ± 0.20 | +0.00 | +0.000 | +1.70 | 1 of 4 |", table
+    assert table.splitlines()[-1] == "| MNI152 | ×4 | 0.01 | +0.70 ± 0.20 | +0.00 | +0.000 | +1.70 | 1 of 4 |", table

@@ -105,26 +105,34 @@ def test_phantom_check_is_the_card():
 # --- test-time adaptation: chapter 16's committed run ----------------------------------------------------------------
 
 def test_adaptation_table_is_the_committed_run():
-    "The README's adaptation table and sentence are nbs/results/adaptation.json; every fall-back gave the unadapted output."
+    "The README's adaptation table and sentences are nbs/results/adaptation.json; every fall-back gave the unadapted output."
     from srgan_course import adapt
     res = result("adaptation.json")
     assert adapt.adaptation_table(res) in README
-    seeded = []
+    seeded = {"MNI152": [], "phantom knees": []}
     for run in res["runs"].values():
         assert run["summary"] == adapt.adaptation_summary(run["rows"])
         unadapted = {r["volume"]: r["psnr"] for r in run["rows"] if r["method"] == "unadapted"}
         for r in run["rows"]:
             if r["seed"] is None: continue
-            seeded.append(r)
+            seeded[run["scans"]].append(r)
             assert r["kept"] or abs(r["psnr"] - unadapted[r["volume"]]) < 1e-6, r   # a fall-back is the unadapted output
-    means = [next(r for r in run["summary"] if r["volume"].startswith("mean"))["gain_db"] for run in res["runs"].values()]
-    worst = min(r["worst_db"] for run in res["runs"].values() for r in run["summary"] if not r["volume"].startswith("mean"))
-    assert "`python tools/adapt_benchmark.py 4`" in prose("**Test-time adaptation on the same held-out subject, with noise**")
-    s = " ".join(section("Adaptation adds **").split())
-    assert f"**{min(means):+.2f} to {max(means):+.2f} dB**" in s and f"all {len(seeded)} is **{worst:+.2f} dB**" in s, s
-    assert f"{sum(not r['kept'] for r in seeded)} of {len(seeded)} fell back" in s, s
-    steps = [r["steps"] for r in seeded]
-    assert f"bought {min(steps)}–{max(steps)} steps in 30 s" in s, s
+    mean = lambda run: next(r for r in run["summary"] if r["volume"].startswith("mean"))["gain_db"]
+    worst = lambda run: min(r["worst_db"] for r in run["summary"] if not r["volume"].startswith("mean"))
+    brain = [run for run in res["runs"].values() if run["scans"] == "MNI152"]
+    knees = [run for run in res["runs"].values() if run["scans"] == "phantom knees"]
+    assert "`python tools/adapt_benchmark.py 4`" in prose("**Test-time adaptation, with noise**")
+    s = " ".join(section("On the brain, adaptation adds **").split())
+    b = seeded["MNI152"]
+    assert f"**{min(map(mean, brain)):+.2f} to {max(map(mean, brain)):+.2f} dB**" in s, s
+    assert f"all {len(b)} is **{min(map(worst, brain)):+.2f} dB**, and {sum(not r['kept'] for r in b)} of {len(b)} fell back" in s, s
+    k = seeded["phantom knees"]
+    assert f"by {-max(map(mean, knees)):.2f} to {-min(map(mean, knees)):.2f} dB on average, by up to {-min(map(worst, knees)):.2f} dB" in s, s
+    assert f"all {len(k)} runs kept the adapted copy" in s and all(r["kept"] for r in k), s
+    held = [r["held_out_gain_db"] for r in k]
+    assert f"gains of {min(held):+.2f} to {max(held):+.2f} dB" in s, s
+    steps = lambda rs: f"{min(r['steps'] for r in rs)}–{max(r['steps'] for r in rs)}"
+    assert f"bought {steps(b)} steps in 30 s on the brain planes and {steps(k)} on the knees" in s, s
 
 
 # --- the unpaired experiment ----------------------------------------------------------------------------------------

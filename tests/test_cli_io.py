@@ -12,7 +12,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from srgan_course import data, formats
+from srgan_course import cli, data, formats
 
 
 def run_cli(*argv):
@@ -222,3 +222,37 @@ def test_upscale_refuses_a_wrong_output_for_mosaic_and_parrec_before_any_work(tm
         code, _, err = run_cli("upscale", src, "--out", out, "--weights", tiny, *extra)
         assert_one_line_error(code, err, f"output {out}: expected a .nii or .nii.gz file")
         assert "adapting" not in err and not out.exists(), err
+
+
+def test_upscale_options_that_do_not_apply_are_refused_before_adapting(tmp_path, tiny, capsys):
+    "--axis / --volume / --series on a file they do not apply to: one line, exit 2, before any adaptation, nothing written."
+    np.save(tmp_path / "s.npy", np.ones((40, 40), np.float32))
+    for extra, expected in [(("--axis", "1"), "--axis and --volume apply to NIfTI"), (("--volume", "0"), "--axis and --volume apply to NIfTI"),
+                            (("--series", "1"), "--series applies to a DICOM folder")]:
+        out = tmp_path / "o.npy"
+        with pytest.raises(SystemExit) as e:
+            cli.main(["upscale", str(tmp_path / "s.npy"), "--out", str(out), "--weights", str(tiny), "--adapt", "30", *extra])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and expected in err and "adapting" not in err and "Traceback" not in err and not out.exists(), err
+
+
+def test_upscale_refuses_a_mosaic_without_its_geometry(tmp_path, tiny):
+    "A mosaic with no ImagePositionPatient: its NIfTI would claim a guessed scanner geometry, so upscale refuses in one line."
+    from test_formats import painted_mosaic
+    ds = painted_mosaic(tmp_path / "mosaic.dcm")
+    del ds.ImagePositionPatient
+    ds.save_as(tmp_path / "mosaic.dcm")
+    out = tmp_path / "sr.nii.gz"
+    code, _, err = run_cli("upscale", tmp_path / "mosaic.dcm", "--out", out, "--weights", tiny)
+    assert_one_line_error(code, err, "no complete scanner geometry to write a NIfTI with (no ImagePositionPatient")
+    assert not out.exists()
+
+
+def test_upscaled_nifti_says_its_units_are_mm(tmp_path, tiny):
+    "The NIfTI written for a PAR/REC carries its spatial unit (mm), as the scanner's affine is in mm."
+    import nibabel as nib
+    from test_formats import copy_parrec
+    par = copy_parrec(tmp_path)
+    code, _, err = run_cli("upscale", par, "--out", tmp_path / "sr.nii.gz", "--weights", tiny, "--volume", "0")
+    assert code == 0, err
+    assert nib.load(tmp_path / "sr.nii.gz").header.get_xyzt_units()[0] == "mm"

@@ -277,6 +277,10 @@ def test_small_cases_get_clear_lines(tmp_path, capsys, tiny, monkeypatch):
     assert not (tmp_path / "d").exists()
     small_volumes(tmp_path / "v", ["a"])
     one_line(*run(capsys, "evaluate", "--data", tmp_path / "v", "--noise", "-1", "--weights", tiny)[::2], "--noise must be >= 0")
+    for bad in ("1.5", "-0.1"):
+        one_line(*run(capsys, "train", "--data", tmp_path / "v", "--contrast", bad, "--out", tmp_path / "r")[::2],
+                 "--contrast must be a share between 0 and 1")
+    assert not (tmp_path / "r").exists()
     (tmp_path / "fake.keras").write_text("not a model")
     np.save(tmp_path / "x.npy", np.random.rand(16, 16))
     code, _, err = run(capsys, "upscale", tmp_path / "x.npy", "--out", tmp_path / "o.npy", "--weights", tmp_path / "fake.keras")
