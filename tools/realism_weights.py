@@ -26,11 +26,17 @@ def choose_lambda(res):
     return max(ok)
 
 
+def parent_data_flags(card=ROOT / "srgan_course" / "weights" / "g_hr_x4.json"):
+    "The --noise and --contrast flags of the PSNR weights' training command: the fine-tuning sees the data its parent saw."
+    cmd = next(c for c in json.loads(Path(card).read_text())["commands"] if c.startswith("srgan-course train")).split()
+    return " ".join(f"{k} {cmd[cmd.index(k) + 1]}" for k in ("--noise", "--contrast") if k in cmd)
+
+
 def train(work, lam):
     "The fine-tuning run at `lam` (the command the card prints), unless a finished one is in its folder; (flags, wall s, run folder)."
     run = work / "runs" / f"realism_x4_lambda{lam:g}"
     flags = (f"--data train_mix --val-data phantoms_val --out runs/{run.name} --init-g-hr shipped --scale 4 --seed 0 --width 48 "
-             f"--num-blocks 4 --no-projection --batch-size 8 --hr-patch 64 --noise 0,0.01 --ablation srgan --gan-kind ragan "
+             f"--num-blocks 4 --no-projection --batch-size 8 --hr-patch 64 {parent_data_flags()} --ablation srgan --gan-kind ragan "
              f"--lambda-adv {lam:g} --learning-rate 1e-4 --d-learning-rate 4e-4 --milestones 800 --steps {STEPS} --warmup-steps 0 "
              f"--val-every 400 --checkpoint-every 400 --sample-every 400")
     done = run / "metrics.json"
