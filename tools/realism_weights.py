@@ -10,7 +10,7 @@ folders `tools/perception_sweep.py` prepared in WORK_DIR. About 15 minutes on 2 
     python tools/realism_weights.py [WORK_DIR]
     python tools/realism_weights.py WORK_DIR --train-only LAMBDA   # start the run before the sweep has chosen (kept if chosen)
 """
-import json, shutil, subprocess, sys, time
+import hashlib, json, shutil, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,22 +39,32 @@ def train(work, lam):
              f"--num-blocks 4 --no-projection --batch-size 8 --hr-patch 64 {parent_data_flags()} --ablation srgan --gan-kind ragan "
              f"--lambda-adv {lam:g} --learning-rate 1e-4 --d-learning-rate 4e-4 --milestones 800 --steps {STEPS} --warmup-steps 0 "
              f"--val-every 400 --checkpoint-every 400 --sample-every 400")
-    done = run / "metrics.json"
-    if done.exists() and json.loads(done.read_text()).get("step") == STEPS:
+    done, made_by = run / "metrics.json", run / "made_by.json"   # a finished run is reused only if this command and parent made it
+    recipe = dict(flags=flags, parent_sha256=hashlib.sha256((ROOT / "srgan_course" / "weights" / "g_hr_x4.keras").read_bytes()).hexdigest())
+    if done.exists() and json.loads(done.read_text()).get("step") == STEPS and made_by.exists() and json.loads(made_by.read_text()) == recipe:
         return flags, json.loads(done.read_text())["wall_s"], run
     shutil.rmtree(run, ignore_errors=True)
     subprocess.run([str(ROOT / ".venv" / "bin" / "srgan-course"), "train", *flags.split()], cwd=work, check=True,
                    stdout=subprocess.DEVNULL)  # the command the card prints, run as a user would
+    made_by.write_text(json.dumps(recipe))
     return flags, json.loads(done.read_text())["wall_s"], run
+
+
+def realism_scores(psnr_w, gan_w, sets, baselines):
+    "Scores of the blend at realism A = 0, 0.5, 1 on each held-out set, with the sweep's baselines beside them."
+    from srgan_course import perception, metrics
+    from srgan_course.evaluate import interpolate_weights
+    from srgan_course.generators import Upscaler
+    scores = {f"realism {a:g}": perception.score_sets(Upscaler(interpolate_weights(psnr_w, gan_w, a)), sets) for a in (0.0, 0.5, 1.0)}
+    return scores | {m: baselines[m] for m in metrics.BASELINES}
 
 
 def main(work="perception_work", *args):
     work = Path(work).resolve()
     if args[:1] == ("--train-only",): return train(work, float(args[1]))
-    from srgan_course import perception, metrics
+    from srgan_course import perception
     from srgan_course.data import list_volumes
-    from srgan_course.evaluate import load_generator, interpolate_weights
-    from srgan_course.generators import Upscaler
+    from srgan_course.evaluate import load_generator
     res = json.loads((ROOT / "nbs" / "results" / "perception.json").read_text())
     lam = choose_lambda(res)
     flags, wall, run_dir = train(work, lam)
@@ -62,8 +72,7 @@ def main(work="perception_work", *args):
     psnr_w, gan_w = load_generator(None, 4), load_generator(run_dir, 4)
     sets = {"real": perception.held_out_stacks(list_volumes(work / "heldout_real")),
             "phantoms": perception.held_out_stacks(list_volumes(work / "heldout_phantoms"))}
-    scores = {f"realism {a:g}": perception.score_sets(Upscaler(interpolate_weights(psnr_w, gan_w, a)), sets) for a in (0.0, 0.5, 1.0)}
-    scores.update({m: res["baselines"][m] for m in metrics.BASELINES})
+    scores = realism_scores(psnr_w, gan_w, sets, res["baselines"])
     table = lambda s: ("| | PSNR (dB) | SSIM | HFEN | spectral gap (dB) | critic accuracy |\n|---|---|---|---|---|---|\n" +
                        "\n".join(f"| {k} | {v[s]['psnr']:.2f} | {v[s]['ssim']:.3f} | {v[s]['hfen']:.3f} | {v[s]['spectral_gap_db']:+.2f} | "
                                  f"{v[s]['critic_acc']:.3f} |" for k, v in scores.items()))
