@@ -323,7 +323,7 @@ def _upscale_as_nifti(src, out, upscaler, log, axis=2, volume=None, series=None)
     import nibabel as nib
     from srgan_course import formats
     scan = formats.read_scan(src, axis=axis, volume=volume, series=series, min_side=1)
-    guessed = [n for n in scan.meta.get("notes", []) if n.startswith(("no ImagePositionPatient", "no PixelSpacing"))]
+    guessed = scan.meta.get("geometry_guessed", [])   # formats.read_scan: what of the geometry it had to assume
     if scan.affine is None or guessed:   # a NIfTI's sform claims scanner coordinates: never write a guessed geometry as one
         raise ValueError(f"{src}: no complete scanner geometry to write a NIfTI with ({'; '.join(guessed) or 'none read'}); "
                          "import it instead (srgan-course import)")

@@ -30,7 +30,7 @@ class Scan:
     image: np.ndarray  # (N, H, W) float32 magnitude, slices along `axis` of the source volume
     voxel_size: tuple  # (row_mm, col_mm, slice_mm) of `image`
     kind: str  # "nifti", "parrec", "dicom", "png", "npy" or "h5"
-    meta: dict = field(default_factory=dict)  # acquisition, patient_id, source, licence, notes; affine; DICOM datasets
+    meta: dict = field(default_factory=dict)  # acquisition, patient_id, source, licence, notes; affine; DICOM: datasets, geometry_guessed
     axis: int = 2  # axis of the source volume the slices run along (2: the acquired slices)
 
     @property
@@ -276,14 +276,14 @@ def _frame_geometry(ds):
 
 # %% ../nbs/01_formats.ipynb #dd691071
 def _dicom_order(path, geometry, thickness=1.0):
-    "Slice order by position along the normal, the RAS+ affine of the sorted stack, voxel sizes and notes."
+    "Slice order by position along the normal, the RAS+ affine of the sorted stack, voxel sizes, notes and the guessed parts of the geometry."
     iops = np.array([g[0] or (1, 0, 0, 0, 1, 0) for g in geometry], float)
     if not np.allclose(iops, iops[0], atol=1e-4):
         raise DataError(f"{path}: images with different orientations in one series; expected one stack of parallel slices")
-    row, col, notes = iops[0, :3], iops[0, 3:], []
+    row, col, notes, guessed = iops[0, :3], iops[0, 3:], [], []
     normal = np.cross(row, col)
     if any(g[1] is None for g in geometry):
-        pos = np.outer(np.arange(len(geometry)), normal) * thickness; notes.append("no ImagePositionPatient: slices kept in file order")
+        pos = np.outer(np.arange(len(geometry)), normal) * thickness; guessed.append("no ImagePositionPatient: slices kept in file order")
     else: pos = np.array([g[1] for g in geometry], float)
     order = np.argsort(pos @ normal, kind="stable")
     gaps = np.diff((pos @ normal)[order])
@@ -292,11 +292,11 @@ def _dicom_order(path, geometry, thickness=1.0):
                         "or time points?); expected one image per position")
     if len(gaps) and gaps.max() - gaps.min() > 0.01 * gaps.mean(): notes.append(f"uneven slice spacing ({gaps.min():.3g}..{gaps.max():.3g} mm)")
     n, ps = len(order), geometry[0][2]
-    if ps is None: ps = [1.0, 1.0]; notes.append("no PixelSpacing: pixels assumed 1 mm × 1 mm")
+    if ps is None: ps = [1.0, 1.0]; guessed.append("no PixelSpacing: pixels assumed 1 mm × 1 mm")
     step = (pos[order[-1]] - pos[order[0]]) / (n - 1) if n > 1 else normal * thickness
     lps = np.eye(4)
     lps[:3, 0], lps[:3, 1], lps[:3, 2], lps[:3, 3] = col * ps[0], row * ps[1], step, pos[order[0]]
-    return order, np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps, (ps[0], ps[1], float(np.linalg.norm(step))), notes
+    return order, np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps, (ps[0], ps[1], float(np.linalg.norm(step))), guessed + notes, guessed
 
 # %% ../nbs/01_formats.ipynb #7fc0ee37
 def _nicom():
@@ -325,12 +325,12 @@ def _thickness(ds):
     "The slice spacing a DICOM dataset states: SpacingBetweenSlices, else SliceThickness, else 1 mm."
     return float(ds.get("SpacingBetweenSlices", 0) or ds.get("SliceThickness", 0) or 1.0)
 
-def _dicom_meta(path, ds, notes, affine, datasets):
-    "The meta of a DICOM scan: series description, pseudonymised PatientID, notes, affine, datasets in slice order."
+def _dicom_meta(path, ds, notes, affine, datasets, guessed):
+    "The meta of a DICOM scan: series description, pseudonymised PatientID, notes, affine (and what of it was guessed), datasets in slice order."
     who = str(ds.get("PatientID", "") or ds.get("StudyInstanceUID", "") or _stem(path))
     return dict(acquisition=str(ds.get("SeriesDescription", "") or ds.get("ProtocolName", "") or "unknown"),
                 patient_id=pseudonymise(who), source=Path(path).name, licence=None, notes=notes, affine=affine,
-                datasets=datasets)
+                geometry_guessed=guessed, datasets=datasets)
 
 def _read_mosaic(path, chosen, volume=None):
     "(volume (rows, cols, slices), voxel sizes, meta) of one file of a Siemens mosaic series, unpacked by nibabel."
@@ -361,10 +361,10 @@ def _read_mosaic(path, chosen, volume=None):
     except Exception as e:
         raise DataError(f"{f}: cannot unpack this Siemens mosaic ({e.__class__.__name__}: {e})") from None
     positions = [None if A is None else A[:3, 3] + k * A[:3, 2] for k in range(n)]
-    order, affine, zooms, notes = _dicom_order(f, [(iop, p, ps) for p in positions], _thickness(ds))
+    order, affine, zooms, notes, guessed = _dicom_order(f, [(iop, p, ps) for p in positions], _thickness(ds))
     notes.insert(0, f"Siemens mosaic: {n} slices of {x.shape[0]}×{x.shape[1]} unpacked from one "
                     f"{ds.Rows}×{ds.Columns} frame")
-    return x[..., order], zooms, _dicom_meta(path, ds, notes, affine, [ds] * n)
+    return x[..., order], zooms, _dicom_meta(path, ds, notes, affine, [ds] * n, guessed)
 
 # %% ../nbs/01_formats.ipynb #b01c859b
 def _read_dicom(path, series=None, volume=None):
@@ -382,8 +382,8 @@ def _read_dicom(path, series=None, volume=None):
         images += list(x); geometry += g if len(g) == len(x) else g[:1] * len(x); owners += [ds] * len(x)
     if len({im.shape for im in images}) > 1: raise DataError(f"{path}: images of different sizes {sorted({im.shape for im in images})} in one series")
     ds0 = owners[0]
-    order, affine, zooms, notes = _dicom_order(path, geometry, _thickness(ds0))
-    meta = _dicom_meta(path, ds0, notes, affine, [owners[i] for i in order])
+    order, affine, zooms, notes, guessed = _dicom_order(path, geometry, _thickness(ds0))
+    meta = _dicom_meta(path, ds0, notes, affine, [owners[i] for i in order], guessed)
     return np.stack([images[i] for i in order], axis=-1), zooms, meta
 
 # %% ../nbs/01_formats.ipynb #ab1f9141

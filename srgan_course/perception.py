@@ -34,7 +34,8 @@ def fine_tune_config(lambda_adv,  # weight of the adversarial term (the content 
                      steps=SWEEP_STEPS,
                      **overrides):  # any other TrainConfig field
     "The sweep's run as a `TrainConfig`: the shipped ×4 PSNR weights fine-tuned with D_HR and RaGAN at `lambda_adv`."
-    recipe = dict(scale=4, width=48, num_blocks=4, projection=False, batch_size=8, hr_patch=64, noise=(0.0, 0.01),
+    recipe = dict(scale=4, width=48, num_blocks=4, projection=False, batch_size=8, hr_patch=64, noise=(0.0, 0.05),
+                  contrast=0.5,  # the data the PSNR weights were trained on (their card): the fine-tune sees what its parent saw
                   init_g_hr="shipped", ablation="srgan", gan_kind="ragan", learning_rate=1e-4, d_learning_rate=4e-4,
                   milestones=(10 * steps,),
                   warmup_steps=0, val_every=steps, checkpoint_every=steps, sample_every=steps, verbose=0)

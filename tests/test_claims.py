@@ -63,10 +63,14 @@ def test_noise_benchmark_table_is_its_results_file():
         assert f"×{scale} " + " / ".join(f"{g[(scale, x)]['gain_db']:+.2f}" for x in evaluate.NOISE_LEVELS) + " dB" in s, s
     slices = sum(r["slices"] for r in res["rows"] if (r["scale"], r["noise_sigma"], r["method"]) == (4, 0.0, "model"))
     assert f"every slice of all three orientations ({slices})" in prose("**Real MR with scanner noise: the headline**")
-    # what the sentence says: the aims hold up to σ 0.01 and not at 0.025; at 0.05 ×2 is no better than bicubic
-    assert all(g[(4, x)]["gain_db"] >= 1 and g[(2, x)]["gain_db"] >= 0.7 for x in (0.0, 0.01))
-    assert g[(4, 0.025)]["gain_db"] < 1 and g[(2, 0.025)]["gain_db"] < 0.7
-    assert g[(2, 0.05)]["gain_db"] < 0.1 and g[(2, 0.05)]["model_ssim"] < g[(2, 0.05)]["bicubic_ssim"]
+    # what the sentence says: the aims (issue 23: ×4 +1 dB, ×2 +0.7 dB, SSIM above both baselines) hold at every level,
+    # and the gain is smallest on the noise-free row
+    flat = " ".join(s.split())
+    assert "SSIM above both baselines at every level" in flat and "we aim for hold at every noise level" in flat, flat
+    for scale, aim in ((4, 1.0), (2, 0.7)):
+        rows = [g[(scale, x)] for x in evaluate.NOISE_LEVELS]
+        assert all(r["gain_db"] >= aim and r["model_ssim"] > max(r["zero_fill_ssim"], r["bicubic_ssim"]) for r in rows), rows
+        assert min(rows, key=lambda r: r["gain_db"])["noise_sigma"] == 0.0
 
 
 # --- the held-out MNI152 tables and the phantom check: the weights cards -------------------------------------------
@@ -92,13 +96,22 @@ def test_mni152_headline_sentence_is_the_card():
            f"+{min(v for p, v in gains[2].items() if p != 'all'):.2f} dB (×2)" in s, s
 
 
+def test_chapter_08_quotes_the_cards():
+    "Chapter 08's case for --no-projection quotes the shipped weights' noise-free gains over zero-fill from their cards."
+    nb = json.loads((ROOT / "nbs" / "08_generators.ipynb").read_text())
+    text = " ".join(" ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown").split())
+    g = {sc: card(sc)["heldout_real"]["per_orientation"]["all"] for sc in (4, 2)}
+    g = {sc: r["model"]["psnr"] - r["zero_fill"]["psnr"] for sc, r in g.items()}
+    assert f"they gain +{g[4]:.2f} dB over zero-fill at ×4 and +{g[2]:.2f} dB at ×2 (their cards)" in text
+
+
 def test_phantom_check_is_the_card():
     s = prose("**Phantoms: the pipeline check**")
     for scale in (4, 2):
         h = card(scale)["heldout_phantoms"]
         for m, label in [("bicubic", "bicubic"), ("zero_fill", "zero-fill"), ("model", "G_HR")]:
             assert f"{label} {h[m]['psnr']:.2f} dB / {h[m]['ssim']:.3f}" in s, (scale, m, s)
-        assert f"(+{h['model']['psnr'] - max(h['bicubic']['psnr'], h['zero_fill']['psnr']):.2f} dB" in s, (scale, s)
+        assert f"({h['model']['psnr'] - max(h['bicubic']['psnr'], h['zero_fill']['psnr']):+.2f} dB" in s, (scale, s)
         assert f"{h['slices']} held-out phantom slices" in s or scale == 2
 
 
@@ -129,6 +142,11 @@ def test_adaptation_table_is_the_committed_run():
     k = seeded["phantom knees"]
     assert f"by {-max(map(mean, knees)):.2f} to {-min(map(mean, knees)):.2f} dB on average, by up to {-min(map(worst, knees)):.2f} dB" in s, s
     assert f"all {len(k)} runs kept the adapted copy" in s and all(r["kept"] for r in k), s
+    knee_means = {v: [r["gain_db"] for run in knees for r in run["summary"] if r["volume"] == v]
+                  for v in {r["volume"] for run in knees for r in run["summary"] if not r["volume"].startswith("mean")}}
+    hurt, kept = sorted(knee_means.values(), key=min)
+    assert f"One knee volume loses {-max(hurt):.2f}–{-min(hurt):.2f} dB on average at the two levels" in s, s
+    assert "stays within 0.1 dB of its unadapted output" in s and max(map(abs, kept)) < 0.1, kept
     held = [r["held_out_gain_db"] for r in k]
     assert f"gains of {min(held):+.2f} to {max(held):+.2f} dB" in s, s
     steps = lambda rs: f"{min(r['steps'] for r in rs)}–{max(r['steps'] for r in rs)}"
@@ -257,16 +275,19 @@ def test_whole_volume_table_is_its_results_file():
 
 # --- the shipped weights do what they are shipped for ----------------------------------------------------------------
 
-@pytest.mark.parametrize("scale,margin", [(4, 0.5), (2, 0.25)])
-def test_shipped_weights_beat_zero_fill_on_heldout_phantoms(scale, margin, tmp_path):
-    """CI-sized: one held-out phantom volume (the card's seed 2024), 4 slices. Measured here: +1.09 dB (×4) and +0.58 dB
-    (×2) over zero-fill; the margin is half that, which a damaged file or an output half a pixel off the grid would miss."""
+@pytest.mark.parametrize("scale,margin", [(4, 0.7), (2, 0.7)])
+def test_shipped_weights_beat_both_baselines_on_noisy_heldout_phantoms(scale, margin, tmp_path):
+    """CI-sized: one held-out phantom volume (the card's seed 2024), 4 slices, with receiver noise σ 0.025 (the headline's
+    BrainWeb-like level: what the weights are trained for). Measured here: +1.42 dB (×4) and +1.48 dB (×2) over the better
+    baseline; the margin is half that, which a damaged file or an output half a pixel off the grid would miss. (Noise-free,
+    against the phantoms' noisy targets, the denoising weights gain less: +0.54 dB at ×4 and -0.07 dB at ×2; the card's
+    phantom table, which the README quotes.)"""
     from srgan_course import phantoms
     from srgan_course.evaluate import evaluate_model, load_generator
     from srgan_course.generators import Upscaler
     vols = phantoms.make_demo_data(tmp_path, volumes=1, seed=2024, slices=4)
-    report = evaluate_model(vols, Upscaler(load_generator(scale=scale)), scale=scale, degradation="kspace")
-    assert report["best_baseline"] == "zero_fill" and report["gain_db"] > margin, report
+    report = evaluate_model(vols, Upscaler(load_generator(scale=scale)), scale=scale, degradation="kspace", noise_sigma=0.025)
+    assert report["gain_db"] > margin and report["gain_ssim"] > 0, report
 
 
 @pytest.mark.skipif(not FULL, reason="full mode (SRGAN_COURSE_FULL=1): reruns the cards' phantom evaluation, 64 slices")
@@ -303,7 +324,18 @@ def test_perception_table_is_the_results_file():
     assert len({r["seed"] for r in res["runs"]}) >= 2 and {0.0, 1e-3, 1e-2, 1e-1} <= {r["lambda_adv"] for r in res["runs"]}
     text = prose("**What the adversarial term buys: the perception–distortion curve**")
     assert f"fine-tuned for {res['recipe']['steps']} steps" in text, text
+    lo, hi = res["recipe"]["noise"]
+    assert f"noise σ {lo:g}–{hi:g}" in text and (res["recipe"]["contrast"] == 0.5) == ("half the slices under another contrast" in text), text
     for image in ("perception_curve.png", "perception_crops.png"): assert (ROOT / "nbs" / "images" / image).exists()
+
+
+def test_sweep_fine_tunes_on_its_parents_data():
+    "Chapter 20's runs see the noise range and contrast share the shipped x4 PSNR weights were trained with (their card)."
+    from srgan_course.perception import fine_tune_config
+    cmd = next(c for c in card(4)["commands"] if c.startswith("srgan-course train")).split()
+    cfg = fine_tune_config(0.1, 0, "unused")
+    assert tuple(cfg.noise) == tuple(float(v) for v in cmd[cmd.index("--noise") + 1].split(","))
+    assert cfg.contrast == float(cmd[cmd.index("--contrast") + 1])
 
 
 def test_realism_weights_section_is_their_card():
