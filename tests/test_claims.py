@@ -4,7 +4,8 @@ compared with what the README prints; the shipped weights are checked to do what
 
 How each README result is made (the command is also beside it in the README):
 - the headline, held-out MNI152 with receiver noise: `nbs/results/noise_benchmark.json` (`tools/noise_benchmark.py`);
-- held-out MNI152 tables and the phantom check: `srgan_course/weights/g_hr_x{4,2}.json` (`srgan-course evaluate`);
+- held-out MNI152 tables and the phantom check: `srgan_course/weights/g_hr_x{4,2}.json` (`tools/weights_card.py`, which runs
+  what `srgan-course evaluate` runs);
 - test-time adaptation: `nbs/results/adaptation.json` (`tools/adapt_benchmark.py`, chapter 16);
 - the unpaired experiment: `nbs/results/unpaired.json` (`python -m srgan_course.unpaired`);
 - the baselines table: recomputed here exactly as chapter 04 computes it (deterministic, 30 s);
