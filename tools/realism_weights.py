@@ -10,7 +10,7 @@ folders `tools/perception_sweep.py` prepared in WORK_DIR. About 15 minutes on 2 
     python tools/realism_weights.py [WORK_DIR]
     python tools/realism_weights.py WORK_DIR --train-only LAMBDA   # start the run before the sweep has chosen (kept if chosen)
 """
-import hashlib, json, shutil, subprocess, sys
+import hashlib, json, os, shutil, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +85,7 @@ def main(work="perception_work", *args):
         command=f"srgan-course train {flags}",
         folders="train_mix and phantoms_val as for g_hr_x4.keras (its card's first four commands); tools/realism_weights.py",
         lambda_adv=lam, steps=STEPS, adversarial_steps=STEPS, share_adversarial=1.0, seed=0, wall_s=round(wall),
-        seconds_per_step=run.get("seconds_per_step"), machine=f"2 CPU cores (no GPU)",
+        seconds_per_step=run.get("seconds_per_step"), machine=f"{len(os.sched_getaffinity(0))} of {os.cpu_count()} CPU cores (no GPU)",
         validation_phantoms=run["validation"],
         heldout_real=dict(subject="MNI152 2009 T1 template (nilearn), never seen in training: all three orientations, every slice the corpus keeps",
                           scores={k: v["real"] for k, v in scores.items()}, table=table("real")),
