@@ -8,14 +8,17 @@ Each: the shipped weights adapted for `BUDGET` seconds to each volume, 3 seeds, 
 measured k-space. Needs nilearn (the `[real]` extra). About 45 minutes for ×4 on 2 CPU cores:
 
     python tools/adapt_benchmark.py [SCALE ...]      # default: 4
+
+One process per scale may run at once (each on its own core): the results file is locked while it is updated.
 """
-import json, os, platform, sys, tempfile, time
+import fcntl, json, os, platform, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET, SEEDS = 30.0, (0, 1, 2)  # the README's `upscale --adapt 30`; seeds per volume and level
 PHANTOM_LEVELS, PHANTOM_SEED = (0.01, 0.025), 2024
-DESIGN = "held-out: a contiguous block of slices from the middle of each scan, 2 guard slices each side used by neither"
+DESIGN = ("held-out: a contiguous block of slices from the middle of each scan, 2 guard slices each side used by neither; "
+          "anchored: L1 to the unadapted output on the scan itself, weight adapt.ANCHOR")
 
 
 def main(*scales):
@@ -27,26 +30,28 @@ def main(*scales):
     if len(held) != 3: sys.exit(f"expected the 3 MNI152 planes, got {held}: install nilearn (.[real])")
     knees = phantoms.make_demo_data(work / "knees", volumes=2, seed=PHANTOM_SEED)
     path = ROOT / "nbs" / "results" / "adaptation.json"
-    out = json.loads(path.read_text()) if path.exists() else {}
-    if out.get("budget_s") != BUDGET or out.get("design") != DESIGN: out = {}   # an older measurement: replaced whole
     t0 = time.time()
     for s in scales:
         for scans, paths, levels in (("MNI152", held, evaluate.NOISE_LEVELS), ("phantom knees", knees, PHANTOM_LEVELS)):
             for sigma in levels:
                 rows = adapt.measure_adaptation(paths, scale=s, budgets=(BUDGET,), seeds=SEEDS, noise_sigma=sigma)
                 key = f"x{s} {'' if scans == 'MNI152' else 'phantoms '}sigma {sigma:g}"
-                out.setdefault("runs", {})[key] = dict(scale=s, scans=scans, noise_sigma=sigma, rows=rows,
-                                                       summary=adapt.adaptation_summary(rows), wall_s=round(time.time() - t0))
+                run = dict(scale=s, scans=scans, noise_sigma=sigma, rows=rows, summary=adapt.adaptation_summary(rows),
+                           wall_s=round(time.time() - t0))
                 t0 = time.time()
-                out.update(command="python tools/adapt_benchmark.py " + " ".join(map(str, scales)), budget_s=BUDGET,
-                           seeds=list(SEEDS), design=DESIGN,
-                           weights="the shipped G_HR of each scale (srgan_course/weights/g_hr_x{s}.keras)",
-                           heldout=[Path(p).name for p in held] + [f"phantom knees seed {PHANTOM_SEED}: {Path(p).name}" for p in knees],
-                           machine=f"{len(os.sched_getaffinity(0))} of {os.cpu_count()} CPU cores (the adaptation budget is wall time: fewer cores buy fewer steps), "
-                                   f"{platform.machine()}, TensorFlow {tf.__version__}")
-                out["wall_s"] = sum(run.get("wall_s", 0) for run in out["runs"].values())   # each level timed as it ran
-                path.write_text(json.dumps(out, indent=1) + "\n")   # after every level: an interrupted run keeps what it measured
-
+                with open(path.with_suffix(".lock"), "w") as lock:   # read, merge and write under the lock
+                    fcntl.flock(lock, fcntl.LOCK_EX)
+                    out = json.loads(path.read_text()) if path.exists() else {}
+                    if out.get("budget_s") != BUDGET or out.get("design") != DESIGN: out = {}   # an older measurement: replaced whole
+                    out.setdefault("runs", {})[key] = run
+                    out.update(command="python tools/adapt_benchmark.py SCALE (one process per scale)", budget_s=BUDGET,
+                               seeds=list(SEEDS), design=DESIGN, anchor=adapt.ANCHOR,
+                               weights="the shipped G_HR of each scale (srgan_course/weights/g_hr_x{s}.keras)",
+                               heldout=[Path(p).name for p in held] + [f"phantom knees seed {PHANTOM_SEED}: {Path(p).name}" for p in knees],
+                               machine=f"{len(os.sched_getaffinity(0))} of {os.cpu_count()} CPU cores per process (the adaptation budget is wall "
+                                       f"time: fewer cores buy fewer steps), {platform.machine()}, TensorFlow {tf.__version__}")
+                    out["wall_s"] = sum(r.get("wall_s", 0) for r in out["runs"].values())   # each level timed as it ran
+                    path.write_text(json.dumps(out, indent=1) + "\n")   # after every level: an interrupted run keeps what it measured
 
 if __name__ == "__main__":
     main(*sys.argv[1:])
