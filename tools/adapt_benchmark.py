@@ -5,7 +5,7 @@ Two sets, neither seen in the shipped weights' training:
 - two phantom knee volumes of a seed no training uses (2024): other anatomy, with a synthetic fine texture, at
   noise 0.01 and 0.025 — the scans on which adaptation is least likely to help.
 Each: the shipped weights adapted for `BUDGET` seconds to each volume, 3 seeds, complex receiver noise added to the
-measured k-space. Needs nilearn (the `[real]` extra). About 45 minutes for ×4 on 2 CPU cores:
+measured k-space. Needs nilearn (the `[real]` extra). About an hour per scale on one CPU core:
 
     python tools/adapt_benchmark.py [SCALE ...]      # default: 4
 
@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET, SEEDS = 30.0, (0, 1, 2)  # the README's `upscale --adapt 30`; seeds per volume and level
 PHANTOM_LEVELS, PHANTOM_SEED = (0.01, 0.025), 2024
+RUN_ORDER = lambda run: (run["scans"] != "MNI152", -run["scale"], run["noise_sigma"])
 DESIGN = ("held-out: a contiguous block of slices from the middle of each scan, 2 guard slices each side used by neither; "
           "anchored: L1 to the unadapted output on the scan itself, weight adapt.ANCHOR")
 
@@ -44,6 +45,7 @@ def main(*scales):
                     out = json.loads(path.read_text()) if path.exists() else {}
                     if out.get("budget_s") != BUDGET or out.get("design") != DESIGN: out = {}   # an older measurement: replaced whole
                     out.setdefault("runs", {})[key] = run
+                    out["runs"] = dict(sorted(out["runs"].items(), key=lambda kv: RUN_ORDER(kv[1])))   # brain first, ×4 first
                     out.update(command="python tools/adapt_benchmark.py SCALE (one process per scale)", budget_s=BUDGET,
                                seeds=list(SEEDS), design=DESIGN, anchor=adapt.ANCHOR,
                                weights="the shipped G_HR of each scale (srgan_course/weights/g_hr_x{s}.keras)",
