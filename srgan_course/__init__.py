@@ -1,8 +1,10 @@
 """srgan_course: SRResCycGAN super-resolution for MRI, a notebook-first course in TensorFlow / Keras 3.
 
-Hand-maintained (not exported from a notebook). Importing the package also keeps TensorFlow's
-known-harmless start-up noise off stderr, in this one place, so that red output in a chapter always
-means something. Each silenced message, what prints it and why it is harmless:
+Hand-maintained (not exported from a notebook). `srgan_course.quiet()` keeps TensorFlow's known-harmless
+start-up noise off stderr, in this one place, so that red output in a chapter always means something. The
+chapters and the `srgan-course` command call it; `import srgan_course` alone changes nothing global (no
+environment variable, TensorFlow option, logger or import hook), so a library user's process is left as it
+was. Each message `quiet()` silences, what prints it and why it is harmless:
 
 | message (TF 2.21, CPU machine)                                   | printed by                          | silenced by |
 |------------------------------------------------------------------|-------------------------------------|-------------|
@@ -20,7 +22,7 @@ means something. Each silenced message, what prints it and why it is harmless:
 
 The first four are written by C++ *before* TensorFlow reads `TF_CPP_MIN_LOG_LEVEL` (absl logs everything
 to stderr until it is initialised), so no setting reaches them: the first import of TensorFlow after
-`import srgan_course` runs with file descriptor 2 captured, and afterwards every captured line that is
+`quiet()` runs with file descriptor 2 captured, and afterwards every captured line that is
 *not* one of these known messages is written back to stderr. Python warnings, tracebacks and any other
 C++ message still show. The remapper error: grappler fails to fuse a Conv2D + BiasAdd + LeakyReLU whose
 pre-activation the LeakyReluGrad also needs, logs the error and keeps the unfused graph, so the step runs
@@ -37,15 +39,13 @@ and 14 split the CPU into logical devices, and a cast in a `tf.compat.v1.Session
 process-wide intra-op thread pool before `tf.config.threading` could. A CPU with float16 kernels prints nothing;
 code that never starts the eager context (a `tf.compat.v1.Session` of its own) can still show the line.
 
-`TF_CPP_MIN_LOG_LEVEL` is only defaulted: set it to 0 before importing to see every C++ log line
-(the import filter is then off too). Import `srgan_course` before `tensorflow`/`keras` in a notebook:
-if TensorFlow is already loaded its load-time lines have already been printed.
+`TF_CPP_MIN_LOG_LEVEL` is only defaulted: set it to 0 before `quiet()` to see every C++ log line (the import
+filter is then off too). Call `quiet()` before importing `tensorflow`/`keras` in a notebook: if TensorFlow is
+already loaded its load-time lines have already been printed (the rest is still quietened).
 """
 __version__ = "0.1.0"
 
 import contextlib, importlib.abc, importlib.util, logging, os, re, sys, tempfile
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # C++ INFO and WARNING off (table above); C++ ERRORs still show
 
 # The known-harmless C++ lines TF_CPP_MIN_LOG_LEVEL cannot reach (the first five rows of the table).
 HARMLESS_STDERR = (
@@ -158,7 +158,15 @@ class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
-if "tensorflow" in sys.modules:  # imported before us: its load-time lines are out already; quiet the rest
-    with harmless_stderr_filtered(): _after_tensorflow_import(sys.modules["tensorflow"])
-elif not any(isinstance(f, _QuietTensorFlowFinder) for f in sys.meta_path):
-    sys.meta_path.insert(0, _QuietTensorFlowFinder())
+def quiet():
+    """Keep TensorFlow's known-harmless noise (the table above) off stderr from now on; call it before TensorFlow is imported.
+
+    What the course's chapters and the `srgan-course` command switch on. `import srgan_course` alone changes nothing
+    global, so a library user's own code sees TensorFlow exactly as it is. Calling it again does nothing more."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # C++ INFO and WARNING off (table above); C++ ERRORs still show
+    if "tensorflow" in sys.modules:  # imported before: its load-time lines are out already; quiet the rest
+        if not any(isinstance(f, _OncePerInstanceRetracing) for f in sys.modules["tensorflow"].get_logger().filters):
+            with harmless_stderr_filtered(): _after_tensorflow_import(sys.modules["tensorflow"])
+    elif not any(isinstance(f, _QuietTensorFlowFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietTensorFlowFinder())
+

@@ -6,10 +6,10 @@ Docs: https://srgan-course.github.io/srgan_course/generators.html.md"""
 
 # %% auto #0
 __all__ = ['DB7_LOWPASS', 'DB7_HIGHPASS', 'TILE_OVERLAP', 'TILE_MEMORY_SHARE', 'qmf_highpass', 'NoiseEstimator', 'L2Projection',
-           'build_g_hr', 'g_hr_stages', 'build_g_lr', 'Upscaler', 'layer_flops', 'count_flops', 'time_forward']
+           'build_g_hr', 'g_hr_stages', 'build_g_lr', 'Upscaler']
 
 # %% ../nbs/08_generators.ipynb #dd9c6562
-import math, time
+import math
 import numpy as np
 import tensorflow as tf
 import keras
@@ -254,53 +254,3 @@ def tiled(self: Upscaler, x, tile):  # one normalised LR slice (h, w), the tile 
         residual = np.asarray(self.model.get_layer("projection")(residual[None, ..., None], sigma))[0, ..., 0]
     return np.clip(up - residual, 0.0, 1.0)
 
-
-# %% ../nbs/08_generators.ipynb #13d766ff
-_COUNTED = (keras.layers.Conv2D, keras.layers.Dense, WeightNormConv2D, ResidualBlock, keras.Model)  # layers whose FLOPs count
-
-def layer_flops(layer, in_shape, out_shape):  # the layer, its input and output shapes on a batch of one
-    "Forward FLOPs (2 × multiply-accumulates) of one call of a conv, residual block, dense layer or nested model; 0 for others."
-    if not isinstance(layer, _COUNTED): return 0
-    if isinstance(layer, keras.Model): return count_flops(layer, in_shape[1:])
-    if isinstance(layer, keras.layers.Dense): return 2 * int(np.prod(in_shape[1:])) * layer.units
-    cin, (h, w) = in_shape[-1], out_shape[1:3]
-    if isinstance(layer, keras.layers.Conv2D):
-        return 2 * int(np.prod(layer.kernel_size)) * cin * out_shape[-1] * h * w // layer.groups
-    k = layer.kernel_size
-    if isinstance(layer, ResidualBlock): return 2 * k * k * (cin + layer.filters) * layer.filters * h * w  # its two convs
-    if layer.transpose: h, w = in_shape[1:3]  # a transposed conv multiplies every *input* pixel by the kernel
-    return 2 * k * k * cin * layer.filters * h * w
-
-# %% ../nbs/08_generators.ipynb #f3673d37
-def _call_shapes(model, x):  # x: a symbolic batch of one (keras.KerasTensor)
-    "(layer, input shape, output shape) of every counted layer, from the shapes alone (no arithmetic)."
-    if isinstance(model, keras.Sequential):  # one layer after the other (nested models included)
-        calls = []
-        for layer in model.layers:
-            y = layer.compute_output_spec(x); calls.append((layer, x.shape, y.shape)); x = y
-        return [c for c in calls if isinstance(c[0], _COUNTED)]
-    layers = [l for l in model.layers if isinstance(l, _COUNTED)]
-    nested = [l.name for l in layers if isinstance(l, keras.Model)]
-    if nested: raise ValueError(f"count_flops: {model.name} calls the model(s) {nested} inside its graph; count them on their own")
-    probe = keras.Model(model.inputs, [t for l in layers for t in (l.input, l.output)])
-    shapes = [tuple(s.shape) for s in probe.compute_output_spec(x)]
-    return [(l, shapes[2 * i], shapes[2 * i + 1]) for i, l in enumerate(layers)]
-
-def count_flops(model,  # a Keras functional or Sequential model
-                input_shape):  # (H, W, C) of ONE input image
-    "Forward FLOPs of `model` on one image: 2 × multiply-accumulates of every conv and dense layer, from the layer shapes."
-    calls = _call_shapes(model, keras.KerasTensor((1,) + tuple(input_shape)))
-    return int(sum(layer_flops(layer, tuple(i), tuple(o)) for layer, i, o in calls))
-
-# %% ../nbs/08_generators.ipynb #5b8c3494
-def time_forward(model,  # a Keras model
-                 input_shape,  # (H, W, C) of one input image
-                 runs=3):  # timed runs, after one untimed warm-up
-    "Median wall-clock seconds of one compiled forward pass of `model` on a batch of one."
-    fn = tf.function(lambda x: model(x, training=False))
-    x = tf.random.uniform((1,) + tuple(input_shape))
-    fn(x).numpy()  # trace and warm up
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter(); fn(x).numpy(); times.append(time.perf_counter() - t0)
-    return float(np.median(times))

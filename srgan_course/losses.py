@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 import keras
+from fastcore.basics import patch
 
 from .adversarial import as_float, check_same_shape, per_example_mean
 from .metrics import tf_psnr
@@ -120,29 +121,30 @@ class PerceptualLoss:
         return str(path)
 
 # %% ../nbs/10_sr_losses.ipynb #0e7e7cab
-def _build_extractor(self):
+@patch
+def _build_extractor(self:PerceptualLoss):
     "Truncated frozen VGG19: images in Caffe space -> features at self.layer."
     try: vgg = keras.applications.VGG19(include_top=False, weights=self.weights, input_shape=(None, None, 3))
     except Exception as e: raise ValueError(f"could not load VGG19 weights from {self.weights!r}: {e}") from None
     target = vgg.get_layer(self.layer)
     features = target.output
     if self.before_activation and "conv" in self.layer:
-        linear = keras.layers.Conv2D.from_config({**target.get_config(), "activation": None, "name": self.layer + "_linear"})
+        config = {**target.get_config(), "activation": None, "name": self.layer + "_linear"}
+        linear = keras.layers.Conv2D.from_config(config)
         features = linear(target.input)
         linear.set_weights(target.get_weights())
     extractor = keras.Model(vgg.input, features, name=f"vgg19_{self.layer}")
     extractor.trainable = False
     return extractor
 
-def _call(self, hr, sr):
+@patch
+def __call__(self:PerceptualLoss, hr, sr):
     "Per-example feature distance (B,)."
     hr, sr = _hr_sr(hr, sr, rank=4)
     f_hr = tf.stop_gradient(tf.cast(self.extractor(vgg_preprocess(hr), training=False), tf.float32))
     f_sr = tf.cast(self.extractor(vgg_preprocess(sr), training=False), tf.float32)
     diff = f_sr - f_hr
     return per_example_mean(tf.abs(diff) if self.distance == "l1" else tf.square(diff))
-
-PerceptualLoss._build_extractor, PerceptualLoss.__call__ = _build_extractor, _call
 
 # %% ../nbs/10_sr_losses.ipynb #b63b5908
 LOSS_WEIGHT_DEFAULTS = dict(content=10.0, perceptual=1.0, adversarial=1.0, tv=1.0, cycle=10.0, backward=10.0, degradation=1.0)
@@ -227,7 +229,7 @@ def weight_sliders(weights: LossWeights, # the variables the sliders control
 
 # %% ../nbs/10_sr_losses.ipynb #b48bcf93
 class LiveSR:
-    "A tiny residual CNN over bicubic, trained on `train_hr` with the weighted SR losses (live weights), scored on held-out `test_hr`."
+    "A tiny residual CNN over bicubic, trained on `train_hr` with the weighted SR losses, scored on held-out `test_hr`."
     def __init__(self, train_hr,            # training slices (N, H, W) in [0, 1]
                  test_hr,                   # held-out slices (M, H, W) of other subjects: scored, never trained on
                  scale=4,                   # downsampling factor of the low-resolution inputs
@@ -237,18 +239,20 @@ class LiveSR:
         train_hr, test_hr = np.asarray(train_hr, np.float32), np.asarray(test_hr, np.float32)
         for name, x in (("train_hr", train_hr), ("test_hr", test_hr)):
             if x.ndim != 3 or x.shape[1] % scale or x.shape[2] % scale:
-                raise ValueError(f"{name} must be slices (N, H, W) with H and W divisible by scale={scale}, got shape {x.shape}")
+                raise ValueError(f"{name} must be slices (N, H, W) with H and W divisible by scale={scale}, "
+                                 f"got shape {x.shape}")
         self.scale, self.perceptual = scale, perceptual
         self.weights = weights if weights is not None else LossWeights()
         self.hr, self.test_hr = tf.constant(train_hr[..., None]), tf.constant(test_hr[..., None])
         self.lr, self.test_lr = self.downsample(self.hr), self.downsample(self.test_hr)
         keras.utils.set_random_seed(seed)
         conv = lambda n, act=None: keras.layers.Conv2D(n, 3, padding="same", activation=act)
-        self.net = keras.Sequential([keras.Input((None, None, 1)), conv(width, "relu"), conv(width, "relu"), conv(1)], name="live_sr")
+        self.net = keras.Sequential([keras.Input((None, None, 1)), conv(width, "relu"), conv(width, "relu"), conv(1)],
+                                    name="live_sr")
         self.optimizer = keras.optimizers.Adam(learning_rate)
-        self.optimizer.build(self.net.trainable_variables)  # its slots now: variables created inside tf.function force a second trace
+        self.optimizer.build(self.net.trainable_variables)  # slots now: variables made in a tf.function force a retrace
         self.traces, self.steps_done = 0, 0
-        self._step = tf.function(self._train_step)
+        self.compiled_train_step = tf.function(self.train_step)  # `train_step`, traced once
 
     def downsample(self, x):
         "Area (average-pool) downsampling by `scale`: the known G_LR of this toy."
@@ -256,7 +260,8 @@ class LiveSR:
 
     def bicubic(self, lr):
         "Bicubic upsampling by `scale`, clipped to [0, 1]."
-        return tf.clip_by_value(tf.image.resize(lr, (lr.shape[1] * self.scale, lr.shape[2] * self.scale), "bicubic"), 0.0, 1.0)
+        size = (lr.shape[1] * self.scale, lr.shape[2] * self.scale)
+        return tf.clip_by_value(tf.image.resize(lr, size, "bicubic"), 0.0, 1.0)
 
     def __call__(self, lr):
         "Super-resolve an LR batch: bicubic plus the network's correction, clipped to [0, 1]."
@@ -270,7 +275,9 @@ class LiveSR:
         return t
 
 # %% ../nbs/10_sr_losses.ipynb #e536f3ea
-def _train_step(self):
+@patch
+def train_step(self:LiveSR):
+    "One Adam step on the weighted total over the training slices -> (total, terms, weighted terms), each (B,)."
     self.traces += 1  # Python side effect: runs only while tracing
     with tf.GradientTape() as tape:
         terms = self.terms(self.hr, self.lr, self(self.lr))
@@ -280,19 +287,20 @@ def _train_step(self):
     self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     return total, terms, weighted
 
-def _step(self, n=1):
+@patch
+def step(self:LiveSR, n=1):
     "Run `n` compiled training steps; return the last step's losses (means over the training slices) as Python floats."
-    for _ in range(n): total, terms, weighted = self._step()
+    for _ in range(n): total, terms, weighted = self.compiled_train_step()
     self.steps_done += n
     mean = lambda v: float(tf.reduce_mean(v))
-    return dict(total=mean(total), terms={k: mean(v) for k, v in terms.items()}, weighted={k: mean(v) for k, v in weighted.items()})
+    return dict(total=mean(total), terms={k: mean(v) for k, v in terms.items()},
+                weighted={k: mean(v) for k, v in weighted.items()})
 
-def _score(self):
+@patch
+def score(self:LiveSR):
     "PSNR (data range 1) on the held-out slices, averaged: {'model': ..., 'bicubic': ...}."
     psnr = lambda sr: float(tf.reduce_mean(tf_psnr(self.test_hr, sr)))
     return dict(model=psnr(self(self.test_lr)), bicubic=psnr(self.bicubic(self.test_lr)))
-
-LiveSR._train_step, LiveSR.step, LiveSR.score = _train_step, _step, _score
 
 # %% ../nbs/10_sr_losses.ipynb #62743ae3
 def show_live_sr(problem: LiveSR, losses=None):

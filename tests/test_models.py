@@ -15,7 +15,8 @@ import pytest
 import keras
 import tensorflow as tf
 
-from srgan_course.generators import build_g_hr, build_g_lr, count_flops, NoiseEstimator, L2Projection, Upscaler
+from srgan_course.generators import build_g_hr, build_g_lr, NoiseEstimator, L2Projection, Upscaler
+from srgan_course.benchmark import count_flops
 from srgan_course.discriminators import build_d_hr, build_d_lr, receptive_field
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,6 +71,16 @@ def test_paper_sizes():
     assert build_g_hr(3).count_params() == 380_356            # "about 380K" (SRResCGAN, colour)
     assert receptive_field(build_d_lr(1, 8, 3)) == 70
     assert count_flops(build_g_hr(1, 4, 64, 5), (80, 80, 1)) == 2 * 320 * 320 * (25 * 64 * 2 + 10 * 9 * 64 * 64)
+
+
+def test_flop_counts_of_the_four_networks():
+    "One FLOP counter, in benchmark (chapter 17); the paper-size counts it gave before it moved from generators."
+    from srgan_course import generators
+    assert not hasattr(generators, "count_flops") and not hasattr(generators, "time_forward")
+    assert count_flops(build_g_hr(1, 4, 64, 5), (80, 80, 1)) == 76_152_832_000    # one 320×320 slice
+    assert count_flops(build_g_lr(1, 4, 64), (320, 320, 1)) == 45_633_536_000
+    assert count_flops(build_d_hr(1, 64), (128, 128, 1)) == 4_414_607_560
+    assert count_flops(build_d_lr(1, 64), (32, 32, 1)) == 101_449_728
 
 
 def test_projection_bound_and_noise_estimate():

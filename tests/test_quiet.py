@@ -1,5 +1,6 @@
-"""Importing srgan_course keeps TensorFlow's known-harmless noise off stderr (see srgan_course/__init__.py),
-and nothing else: a real warning and an unknown C++ log line still show."""
+"""`srgan_course.quiet()` keeps TensorFlow's known-harmless noise off stderr (see srgan_course/__init__.py),
+and nothing else: a real warning and an unknown C++ log line still show. `import srgan_course` alone changes
+nothing global."""
 import os, platform, shutil, subprocess, sys, textwrap
 from pathlib import Path
 
@@ -55,23 +56,45 @@ def test_filter_writes_back_unknown_lines():
     assert "something real failed" in err and "python-level stderr" in err
 
 
-def test_import_is_quiet_but_real_warnings_show():
+def test_quiet_import_but_real_warnings_show():
     out, err = run_python("""
         import warnings
         import srgan_course
+        srgan_course.quiet()
         import keras, tensorflow as tf  # keras imports tensorflow: the first import is the filtered one
         tf.constant(1.0) + 1  # device start-up
         print(type(tf.__spec__.loader).__name__, tf.get_logger().level)
         warnings.warn("a real warning")
         """)
     assert "_QuietLoader" not in out, "the real loader must be put back on the module"
-    assert err.strip() == "<string>:7: UserWarning: a real warning", err
+    assert err.strip() == "<string>:8: UserWarning: a real warning", err
+
+
+def test_import_alone_changes_nothing_global():
+    "A library user's process: no environment variable, import hook, TensorFlow option or logger setting from the import."
+    probe = """
+        import logging, os, sys
+        {first}
+        hooks = [type(f).__name__ for f in sys.meta_path if "Quiet" in type(f).__name__]
+        env = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
+        import tensorflow as tf
+        log = tf.get_logger()
+        print(hooks, env, tf.config.optimizer.get_experimental_options().get("remapping"), log.level, len(log.filters))
+        """
+    plain, _ = run_python(probe.format(first="pass"))
+    imported, _ = run_python(probe.format(first="import srgan_course, srgan_course.data"))
+    quieted, _ = run_python(probe.format(first="import srgan_course; srgan_course.quiet()"))
+    assert imported == plain, (imported, plain)
+    hooks, env, remapping, level, filters = quieted.split()
+    assert plain.split()[:2] == ["[]", "None"] and (hooks, env, filters) == ("['_QuietTensorFlowFinder']", "2", "1"), quieted
+    assert remapping == "False" and level != plain.split()[3], (quieted, plain)  # this machine has no GPU
 
 
 def test_tiny_training_writes_nothing_to_stderr(tmp_path):
     "Start-up, strategy, the GAN's graph optimisation (the remapper), tf.data, interpreter exit: all silent."
     out, err = run_python(f"""
         import srgan_course
+        srgan_course.quiet()
         from srgan_course.train import train_from_config
         train_from_config(dict(hr_patch=32, batch_size=2, width=8, num_blocks=1, d_width=8, warmup_steps=2, steps=4,
                                demo_volumes=2, demo_slices=4, val_every=2, val_batches=1, sample_every=1000,
@@ -86,6 +109,7 @@ def test_retracing_warning_only_for_real_retracing():
     out, err = run_python("""
         import numpy as np
         import srgan_course
+        srgan_course.quiet()
         import keras, tensorflow as tf
         from srgan_course.generators import Upscaler
         x, y = np.zeros((4, 8, 8, 1), "float32"), np.zeros((4, 8, 8, 1), "float32")
@@ -107,6 +131,7 @@ def test_float16_op_waits_for_eager_start():
     "Where oneDNN is on, the float16 op of the DT_HALF row runs as the eager context starts, not at import."
     out, err = run_python("""
         import srgan_course
+        srgan_course.quiet()
         import tensorflow as tf
         from tensorflow.python.eager import context
         from tensorflow.python.util import _pywrap_util_port
@@ -135,6 +160,7 @@ def test_float16_line_is_dropped_on_a_cpu_without_float16_kernels():
         pytest.skip(msg)
     code = textwrap.dedent("""
         import srgan_course
+        srgan_course.quiet()
         seen = []  # every text the filter captured, before it drops the known lines
         drop = srgan_course.drop_harmless
         srgan_course.drop_harmless = lambda text: seen.append(text) or drop(text)

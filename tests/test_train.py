@@ -185,12 +185,18 @@ def test_split_by_subject_never_splits_a_patient(tmp_path):
         prepare_volumes(dataclasses.replace(tiny, data=str(tmp_path / "all"), val_data=str(tmp_path / "missing")))
 
 
-def test_names_other_modules_import_from_train():
-    "Code written against the single training module keeps working after the split into model / callbacks / dashboard."
-    from srgan_course import train, model, callbacks
-    assert train.build_model is model.build_model and train.ABLATIONS is model.ABLATIONS
-    assert train.TrainingDiverged is callbacks.TrainingDiverged
-    assert issubclass(train.TrainConfig, model.ModelConfig)
+def test_one_cadence_and_the_config_of_an_earlier_run():
+    "--every sets every cadence, each *_every overrides it; a config.json written before --every loads unchanged."
+    import argparse
+    from srgan_course.train import TrainConfig, add_train_arguments, as_config, config_from_args
+    p = add_train_arguments(argparse.ArgumentParser())
+    given = config_from_args(p.parse_args("--val-every 400 --checkpoint-every 400 --sample-every 400".split()))
+    assert given.cadence == TrainConfig().cadence == (400, 400, 400, 10)
+    assert config_from_args(p.parse_args("--every 50 --sample-every 7".split())).cadence == (50, 50, 7, 10)
+    earlier = {f: v for f, v in dataclasses.asdict(TrainConfig()).items() if f != "every"}
+    earlier.update(val_every=5, checkpoint_every=3, sample_every=1000, upsample="auto", alpha_init=None)
+    cfg = as_config(earlier).validate()
+    assert cfg.cadence == (5, 3, 1000, 10) and (cfg.upsample_mode, cfg.initial_alpha) == ("zero_fill", 9.5)
 
 
 def test_resume_of_a_finished_run(tmp_path, capsys):
@@ -292,3 +298,24 @@ def test_init_g_hr_fine_tunes_the_shipped_weights(tmp_path, capsys):
     assert not (tmp_path / "bad").exists()   # the failed run leaves nothing behind
     code, _, err = run(capsys, "train", "--init-g-hr", tmp_path / "nowhere.keras", "--steps", 1)
     assert code == 2 and "no such file" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_g_ema_exports_the_moving_average_and_a_resume_exports_it_again(tmp_path):
+    """--g-ema leaves training as it is and ends G as the moving average Adam kept beside its weights. The average starts
+    at the first step's weights, so with a momentum near 1 a 4-step run exports the 1-step run's G, not its own last
+    weights. A finished run resumed to redo a lost export exports the same average (the checkpoint holds it)."""
+    import numpy as np
+    from srgan_course.evaluate import load_generator
+    from srgan_course.train import train_from_config
+    base = dict(TINY, steps=4, checkpoint_every=4, val_every=4, warmup_steps=0)
+    runs = {name: tmp_path / name for name in ("last", "average", "first")}
+    train_from_config(dict(base, out=str(runs["last"])))
+    train_from_config(dict(base, out=str(runs["average"]), g_ema=1 - 1e-7))
+    train_from_config(dict(base, out=str(runs["first"]), steps=1, checkpoint_every=1, val_every=1))
+    w = {k: load_generator(p).get_weights() for k, p in runs.items()}
+    close = lambda a, b: all(np.allclose(x, y, rtol=0, atol=1e-5) for x, y in zip(a, b))
+    assert close(w["average"], w["first"]) and not close(w["average"], w["last"])
+    assert not close(w["first"], w["last"])  # the steps moved G: the comparison above can tell them apart
+    (runs["average"] / "g_hr.keras").unlink(); (runs["average"] / "metrics.json").unlink()
+    train_from_config(dict(base, out=str(runs["average"]), g_ema=1 - 1e-7, resume=True))
+    assert close(load_generator(runs["average"]).get_weights(), w["average"])

@@ -7,13 +7,18 @@
 
 Each chapter runs with papermill at its defaults in a scratch folder, its long logs are trimmed and
 its widgets replaced by a note (a static page cannot run them), and nbconvert's lab template turns it
-into `docs/NN_name.html`. The page styles go into one shared `docs/course.css` instead of 400 KB
-inlined per page, and the figures into `docs/img/`, named by their content hash. `docs/MANIFEST.json`
-records, per chapter, the hash of the sources that made the page (the notebook's cells, every package
-module it reaches, the shipped weights and committed results it reads), the Run-All time and the number
-of stderr outputs; `tests/test_rendered.py` fails when a page is older than its sources. Quarto
-(nbdev-docs) is not installable offline, hence nbconvert. The pages need no kernel and no server; their
-maths is typeset by MathJax from its CDN when online and shows as TeX otherwise.
+into `docs/NN_name.html`. As in nbdev's docs, a `#| hide` cell is left out, an `#| echo: false` cell
+shows only its output, and the `#|` directive lines are cut from the code shown (an `#| export` cell
+keeps its code: the course reads it). The markdown's maths ($...$, $$...$$) becomes MathML at build time
+(latex2mathml), which browsers render natively, offline, without MathJax; the formulas it cannot convert
+stay TeX and are counted in the chapter's printed line. The page styles go into one shared
+`docs/course.css` instead of 400 KB inlined per page (with the course's rule that long lines wrap), and
+the figures into `docs/img/`, named by their content hash. `docs/MANIFEST.json` records, per chapter,
+the hash of the sources that made the page (the notebook's cells, every package module it reaches, the
+shipped weights and committed results it reads, and this tool), the Run-All time and the number of stderr outputs;
+`tests/test_rendered.py` fails when a page is older than its sources. Quarto (nbdev-docs) is not
+installable offline, hence nbconvert. The pages need no kernel, no server and no network: they load no
+script from a CDN.
 """
 import argparse, ast, hashlib, html, json, os, re, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -83,6 +88,7 @@ def dependencies(nb_path):
     text = "\n".join(s for _, s in cells)
     for folder in (NBS / "results", NBS / "images"):   # tracked, or written by a --record run and not yet committed
         files |= {f for f in _tracked(folder) | set(folder.glob("*")) if f.is_file() and f.name in text}
+    files.add(Path(__file__).resolve())  # this tool: what a page shows and hides is decided here
     return sorted(f.relative_to(ROOT).as_posix() for f in files)
 
 
@@ -141,6 +147,102 @@ def _smaller_png(b64):
     return base64.b64encode(buf.getvalue()).decode() + "\n" if buf.tell() < len(raw) else b64
 
 
+_DIRECTIVE = re.compile(r"^[ \t]*#\|(.*)(?:\n|$)", re.M)  # an nbdev / Quarto cell option: `#| export`, `#| echo: false`
+
+
+def directives(source):
+    "A code cell's `#|` directives as {name: value}: `#| hide` gives {'hide': ''}, `#| echo: false` {'echo': 'false'}."
+    return dict(re.match(r"\s*([\w-]*)\s*:?\s*(.*?)\s*$", line).groups() for line in _DIRECTIVE.findall(source))
+
+
+def as_published(nb):
+    "In place, as nbdev's docs: `#| hide` and directive-only cells gone, `echo: false` inputs hidden, `#|` lines cut."
+    shown = []
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            opts = directives(cell.source)
+            if "hide" in opts or opts.get("include", "").lower() == "false": continue
+            cell.source = _DIRECTIVE.sub("", cell.source)
+            if not cell.source.strip() and not cell.get("outputs"): continue  # only directives (`#| default_exp x`)
+            if opts.get("echo", "").lower() == "false": cell.metadata["transient"] = {"remove_source": True}
+        shown.append(cell)
+    nb.cells = shown
+    return nb
+
+
+_CODE = re.compile(r"^ {0,3}(`{3,}|~{3,}).*?(?:^ {0,3}\1[`~]*[ \t]*$|\Z)"  # a fenced code block
+                   r"|(`+)(?!`).+?(?<!`)\2(?!`)", re.M | re.S)             # an inline code span
+_MATH = re.compile(r"(?<!\\)\$\$(?P<block>.+?)(?<!\\)\$\$"                                # $$ display $$
+                   r"|(?<![\\$])\$(?![\s$])(?P<inline>(?:\\.|[^$\\])+?)(?<!\s)\$(?!\d)"   # $inline$ (pandoc's rule)
+                   r"|(?P<env>\\begin\{(?P<name>[a-z]+\*?)\}.*?\\end\{(?P=name)\})", re.S)  # \begin{align}…
+
+
+def _markdown_safe(xml):
+    "MathML whose text passes through a markdown parser untouched: its markdown-active characters as entities."
+    active = lambda text: re.sub(r"[\\`*_\[\]~|$]", lambda c: f"&#{ord(c.group())};", text)
+    return re.sub(r">([^<]+)<", lambda m: f">{active(m.group(1))}<", xml)
+
+
+_LIMITS = re.compile(r"\\(min|max|lim|sup|inf)(?=\s*_)")  # operators whose limits TeX sets under them in display maths
+_FUNCTION = re.compile(r"\\(?:log|ln|exp)(?![A-Za-z])(?:_\{[^{}]*\}|_\w)?")  # \log_{10}: latex2mathml spaces it not
+_BRACKETS = ("(", "[", "\\{", "\\big", "\\Big", "\\left", "\\,", "\\;", "\\!", "\\quad", "\\qquad")
+_CLOSING = r"&#x00029;|&#x0005D;|&#x0007D;|&#x0007C;|&#x02016;|[)\]}|]"  # ) ] } | ‖ as latex2mathml writes them
+_UNARY = re.compile(rf"(<mo[^>]*>(?!{_CLOSING})[^<]*</mo>)<mo>(&#x02212;|&#x0002B;)</mo>")  # - or + after an operator
+_BARS = re.compile(r"<mo((?: [^>]*)?)>(&#x0007C;|&#x02016;)</mo>")  # | and ‖, which TeX sets with no space around them
+
+
+def _tex_for_mathml(tex, display):
+    "TeX with the spacing TeX's own rules give and latex2mathml does not: \\min_G's limit under it, \\log x's thin spaces."
+    if display: tex = _LIMITS.sub(r"\\\1\\limits", tex)
+    def spaced(m):
+        before, after = tex[:m.start()].rstrip()[-1:], tex[m.end():].lstrip()
+        return ("\\," if before and (before.isalnum() or before in ")}") else "") + m.group() + (
+            "" if not after or after.startswith(_BRACKETS) else "\\,")
+    return _FUNCTION.sub(spaced, tex)
+
+
+def mathml(tex, display=False):
+    "TeX as one line of MathML (latex2mathml), or None when it cannot be converted (an unknown macro included)."
+    import latex2mathml.converter
+    tex = _tex_for_mathml(tex.strip(), display)
+    try: xml = latex2mathml.converter.convert(tex, display="block" if display else "inline")
+    except Exception: return None
+    if "\\" in xml: return None  # latex2mathml passes an unknown macro through as text
+    xml = _UNARY.sub(r'\1<mo form="prefix">\2</mo>', xml)  # -x after `(`, `=` or `,`: a sign, set close to x as TeX does
+    xml = _BARS.sub(r'<mo\1 lspace="0" rspace="0">\2</mo>', xml)  # |x|, not | x |
+    # HTML needs no xmlns; with one, nbconvert's heading anchors (ElementTree) rename the tags `ns0:math`, unrendered
+    return _markdown_safe(xml.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', "", 1))
+
+
+def markdown_maths(text):
+    "Markdown with its maths as MathML, code blocks and spans untouched; returns (text, converted, [TeX left as TeX])."
+    converted, failed = [], []
+    def convert(m):
+        xml = mathml(m["block"] or m["inline"] or m["env"], display=m["inline"] is None)
+        (failed if xml is None else converted).append(m.group())
+        return m.group() if xml is None else xml
+    parts, start = [], 0
+    for code in _CODE.finditer(text):
+        parts += [_MATH.sub(convert, text[start:code.start()]), code.group()]; start = code.end()
+    parts.append(_MATH.sub(convert, text[start:]))
+    return "".join(parts), len(converted), failed
+
+
+def render_maths(nb):
+    "In place, the maths of every markdown cell and markdown output as MathML; returns (converted, [TeX left as TeX])."
+    converted, failed = 0, []
+    def convert(text):
+        nonlocal converted
+        text, n, bad = markdown_maths(text); converted += n; failed.extend(bad)
+        return text
+    for cell in nb.cells:
+        if cell.cell_type == "markdown": cell.source = convert(cell.source)
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "text/markdown" in data: data["text/markdown"] = convert(data["text/markdown"])
+    return converted, failed
+
+
 _STYLE = re.compile(r"<style[^>]*>.*?</style>\s*", re.S)
 _MERMAID = re.compile(r"<script type=\"module\">.*?</script>\s*<!-- End of mermaid configuration -->", re.S)
 _HREF = re.compile(r"""(href|src)=(["'])([^"'#:]+?)(\.ipynb)?(#[^"']*)?\2""")
@@ -156,10 +258,27 @@ def _relink(m):
     return f"{attr}={q}{target}{anchor}{q}"
 
 
+_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{% block html_head_js_requirejs %}{% endblock %}
+{% block html_head_js_mathjax %}{% endblock %}
+"""  # the lab template without its CDN scripts: require.js (no output uses it) and MathJax (the maths is MathML)
+COURSE_CSS = """
+/* The course's own rules (tools/render_course.py): long lines wrap instead of running off the page. */
+.jp-InputArea-editor .highlight pre, .jp-OutputArea-output pre, .jp-RenderedHTMLCommon pre {
+  white-space: pre-wrap;
+  overflow-wrap: anywhere;
+}
+math[display="block"] { overflow-x: auto; }
+"""
+
+
 def to_html(nb, title):
     "The lab template's page with its styles moved to course.css; returns (page, css)."
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    exporter = HTMLExporter(template_name="lab", template_file="course.html.j2",
+                            extra_loaders=[DictLoader({"course.html.j2": _TEMPLATE})])
+    body, _ = exporter.from_notebook_node(nb)
     head, rest = body.split("</head>", 1)
     css = "\n".join(_STYLE.findall(head))  # the template's styles; styles inside outputs stay where they are
     head = _STYLE.sub("", head)
@@ -167,7 +286,7 @@ def to_html(nb, title):
         head = _MERMAID.sub("", head)
     page = head + '<link rel="stylesheet" href="course.css">\n</head>' + rest
     page = re.sub(r"<title>.*?</title>", f"<title>{html.escape(title)}</title>", page, count=1, flags=re.S)
-    return _HREF.sub(_relink, page), re.sub(r"</?style[^>]*>", "", css)
+    return _HREF.sub(_relink, page), re.sub(r"</?style[^>]*>", "", css) + COURSE_CSS
 
 
 _INLINE_IMAGE = re.compile(r'src="data:image/(png|jpeg);base64,([^"]+)"')
@@ -229,7 +348,9 @@ def render(nb_path, manifest, record=False):  # record: run with record_results=
     changed = {rel for rel in before.keys() | after.keys() if before.get(rel) != after.get(rel)}
     if params and _cells(nb_path) == cells and all(rel.startswith("nbs/results/") for rel in changed):
         sources = source_hash(nb_path)  # the run rewrote only its own results file, which the page shows: hash it as written
-    stderr = _trim(nb)
+    stderr = _trim(nb)  # before as_published: a hidden cell's stderr counts too
+    as_published(nb)
+    formulas, as_tex = render_maths(nb)
     title, summary = title_of(nb_path)
     page, css = to_html(nb, f"{nb_path.stem} · {title}")
     DOCS.mkdir(exist_ok=True)
@@ -237,7 +358,9 @@ def render(nb_path, manifest, record=False):  # record: run with record_results=
     (DOCS / f"{nb_path.stem}.html").write_text(page, encoding="utf-8")
     manifest[nb_path.stem] = {"source_sha256": sources, "run_all_s": round(seconds, 1), "stderr_outputs": stderr,
                               "title": title, "summary": summary, "rendered": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    print(f"{nb_path.stem}: {seconds:.0f} s at defaults, {stderr} stderr outputs", json.dumps(manifest[nb_path.stem]), flush=True)
+    print(f"{nb_path.stem}: {seconds:.0f} s at defaults, {stderr} stderr outputs, {formulas} formulas as MathML, "
+          f"{len(as_tex)} left as TeX", json.dumps(manifest[nb_path.stem]), flush=True)
+    for tex in as_tex: print(f"  left as TeX (latex2mathml cannot convert it): {tex}", flush=True)
 
 
 def write_index(manifest):

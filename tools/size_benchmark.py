@@ -37,7 +37,7 @@ def weights_of(run):
 
 def time_models():
     from srgan_course import evaluate
-    from srgan_course.generators import time_forward
+    from srgan_course.benchmark import time_forward
     import tensorflow as tf
     runs = json.loads(PATH.read_text())["models"]
     models = {name: evaluate.load_generator(ROOT / m["weights"] if m["weights"].startswith("srgan_course") else m["weights"], 4)
@@ -55,7 +55,7 @@ def time_models():
 def main(*runs):
     if runs == ("--time",): return time_models()
     from srgan_course import evaluate, phantoms, real_data
-    from srgan_course.generators import count_flops
+    from srgan_course.benchmark import count_flops
     if not runs: sys.exit(__doc__)
     work = Path(tempfile.mkdtemp())
     held = real_data.make_real_data(work / "mni152", sources=["mni152"], log=None)["written"]

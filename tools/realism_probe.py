@@ -1,0 +1,40 @@
+"""One realism fine-tune of the shipped ×4 PSNR weights, scored at realism A = 1 on the held-out sets: a probe for choosing
+the realism recipe (nbs/results/candidates/realism_ema_probe.json holds the probes run so far).
+
+    python tools/realism_probe.py LAMBDA_ADV G_EMA WORK OUT.json
+
+The realism card's command (tools/realism_weights.py) at `--lambda-adv LAMBDA_ADV --g-ema G_EMA` (0: no average),
+run in WORK (the folders tools/perception_sweep.py prepares: train_mix, phantoms_val, corpus, heldout_phantoms), then
+scored with chapter 04's metrics on held-out MNI152 and the held-out phantoms. About 20 minutes of training and 8 of
+scoring on one CPU core.
+"""
+import json, subprocess, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main(lam, ema, work, out):
+    from realism_weights import parent_data_flags   # tools/ is on the path when this runs as a script
+    work, run = Path(work).resolve(), f"runs/probe_lambda{float(lam):g}_ema{float(ema):g}"
+    flags = (f"--data train_mix --val-data phantoms_val --out {run} --init-g-hr shipped --scale 4 --seed 0 --width 48 "
+             f"--num-blocks 4 --no-projection --batch-size 8 --hr-patch 64 {parent_data_flags()} --ablation srgan "
+             f"--gan-kind ragan --lambda-adv {lam} --g-ema {ema} --learning-rate 1e-4 --d-learning-rate 4e-4 "
+             f"--milestones 800 --steps 1200 --warmup-steps 0 --every 400")
+    if not (work / run / "metrics.json").exists():
+        subprocess.run([str(ROOT / ".venv" / "bin" / "srgan-course"), "train", *flags.split()], cwd=work, check=True,
+                       stdout=subprocess.DEVNULL)
+    from srgan_course import perception
+    from srgan_course.data import list_volumes
+    from srgan_course.evaluate import load_generator
+    from srgan_course.generators import Upscaler
+    sets = {"real": perception.held_out_stacks(sorted((work / "corpus").glob("mni152_*.h5"))),
+            "phantoms": perception.held_out_stacks(list_volumes(work / "heldout_phantoms"))}
+    scores = perception.score_sets(Upscaler(load_generator(work / run, 4)), sets)
+    Path(out).write_text(json.dumps(dict(command=f"srgan-course train {flags}", lambda_adv=float(lam), g_ema=float(ema),
+                                         held_out=scores), indent=1) + "\n")
+    print(json.dumps(scores, indent=1))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
