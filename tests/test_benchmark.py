@@ -1,11 +1,8 @@
-"""The speed benchmark (chapter 17): its peak is an upper bound, and an efficiency above it is refused.
+"""The speed benchmark (chapter 17): its peak is the best of interleaved timings, and an efficiency above it is refused.
 
 The peak is the best matmul timing of blocks interleaved with the step timings (matmul, steps, matmul, …, matmul);
 fake timers prove the order and that every block counts. The theoretical peak is read from sample /proc/cpuinfo texts.
 """
-import os
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 import pytest
 
 from srgan_course import benchmark, cli

@@ -36,7 +36,7 @@ def test_run_all_at_defaults_is_clean(nb_path):
     page = (DOCS / f"{nb_path.stem}.html").read_text(encoding="utf-8")
     n = page.count('data-mime-type="application/vnd.jupyter.stderr"')
     assert n == 0, f"{nb_path.stem}: {n} stderr outputs in its Run All at defaults (see docs/{nb_path.stem}.html)"
-    n = MANIFEST.get(nb_path.stem, {}).get("stderr_outputs", 0)  # counted before `#| hide` cells leave the page
+    n = MANIFEST[nb_path.stem]["stderr_outputs"]  # counted before `#| hide` cells leave the page
     assert n == 0, f"{nb_path.stem}: {n} stderr outputs in its Run All at defaults, in cells the page hides"
 
 

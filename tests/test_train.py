@@ -301,21 +301,24 @@ def test_init_g_hr_fine_tunes_the_shipped_weights(tmp_path, capsys):
 
 
 def test_g_ema_exports_the_moving_average_and_a_resume_exports_it_again(tmp_path):
-    """--g-ema leaves training as it is and ends G as the moving average Adam kept beside its weights. The average starts
-    at the first step's weights, so with a momentum near 1 a 4-step run exports the 1-step run's G, not its own last
-    weights. A finished run resumed to redo a lost export exports the same average (the checkpoint holds it)."""
+    """--g-ema leaves training as it is and ends G as the moving average Adam kept beside its weights: with momentum
+    0.5, after 3 steps, a3 = (a2 + w3) / 2 with a2 = (w1 + w2) / 2 and a1 = w1, where wk are the weights of the same run
+    stopped after k steps (--seed makes them one trajectory). A finished run resumed to redo a lost export exports the
+    same average (the checkpoint holds it)."""
     import numpy as np
     from srgan_course.evaluate import load_generator
     from srgan_course.train import train_from_config
-    base = dict(TINY, steps=4, checkpoint_every=4, val_every=4, warmup_steps=0)
-    runs = {name: tmp_path / name for name in ("last", "average", "first")}
-    train_from_config(dict(base, out=str(runs["last"])))
-    train_from_config(dict(base, out=str(runs["average"]), g_ema=1 - 1e-7))
-    train_from_config(dict(base, out=str(runs["first"]), steps=1, checkpoint_every=1, val_every=1))
-    w = {k: load_generator(p).get_weights() for k, p in runs.items()}
-    close = lambda a, b: all(np.allclose(x, y, rtol=0, atol=1e-5) for x, y in zip(a, b))
-    assert close(w["average"], w["first"]) and not close(w["average"], w["last"])
-    assert not close(w["first"], w["last"])  # the steps moved G: the comparison above can tell them apart
-    (runs["average"] / "g_hr.keras").unlink(); (runs["average"] / "metrics.json").unlink()
-    train_from_config(dict(base, out=str(runs["average"]), g_ema=1 - 1e-7, resume=True))
-    assert close(load_generator(runs["average"]).get_weights(), w["average"])
+    base = dict(TINY, checkpoint_every=1, val_every=1, warmup_steps=0)
+    w = {}
+    for k in (1, 2, 3):
+        train_from_config(dict(base, steps=k, out=str(tmp_path / f"w{k}")))
+        w[k] = load_generator(tmp_path / f"w{k}").get_weights()
+    train_from_config(dict(base, steps=3, out=str(tmp_path / "average"), g_ema=0.5))
+    average = load_generator(tmp_path / "average").get_weights()
+    expected = [((a + b) / 2 + c) / 2 for a, b, c in zip(w[1], w[2], w[3])]
+    close = lambda a, b: all(np.allclose(x, y, rtol=0, atol=1e-6) for x, y in zip(a, b))
+    assert close(average, expected) and not close(average, w[3]) and not close(w[2], w[3])
+    (tmp_path / "average" / "g_hr.keras").unlink()
+    (tmp_path / "average" / "metrics.json").unlink()
+    train_from_config(dict(base, steps=3, out=str(tmp_path / "average"), g_ema=0.5, resume=True))
+    assert close(load_generator(tmp_path / "average").get_weights(), expected)
