@@ -15,12 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(lam, ema, work, out):
-    from realism_weights import parent_data_flags   # tools/ is on the path when this runs as a script
+    from realism_weights import fine_tune_flags   # tools/ is on the path when this runs as a script
     work, run = Path(work).resolve(), f"runs/probe_lambda{float(lam):g}_ema{float(ema):g}"
-    flags = (f"--data train_mix --val-data phantoms_val --out {run} --init-g-hr shipped --scale 4 --seed 0 --width 48 "
-             f"--num-blocks 4 --no-projection --batch-size 8 --hr-patch 64 {parent_data_flags()} --ablation srgan "
-             f"--gan-kind ragan --lambda-adv {lam} --g-ema {ema} --learning-rate 1e-4 --d-learning-rate 4e-4 "
-             f"--milestones 800 --steps 1200 --warmup-steps 0 --every 400")
+    flags = fine_tune_flags(run, float(lam), float(ema))
     if not (work / run / "metrics.json").exists():
         subprocess.run([str(ROOT / ".venv" / "bin" / "srgan-course"), "train", *flags.split()], cwd=work, check=True,
                        stdout=subprocess.DEVNULL)

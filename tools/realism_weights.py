@@ -32,13 +32,19 @@ def parent_data_flags(card=ROOT / "srgan_course" / "weights" / "g_hr_x4.json"):
     return " ".join(f"{k} {cmd[cmd.index(k) + 1]}" for k in ("--noise", "--contrast") if k in cmd)
 
 
+def fine_tune_flags(out, lam, g_ema=0.0):
+    "The `srgan-course train` flags of a realism fine-tune into run folder `out` (relative to WORK) at λ_adv `lam`."
+    average = f"--g-ema {g_ema:g} " if g_ema else ""
+    return (f"--data train_mix --val-data phantoms_val --out {out} --init-g-hr shipped --scale 4 --seed 0 --width 48 "
+            f"--num-blocks 4 --no-projection --batch-size 8 --hr-patch 64 {parent_data_flags()} --ablation srgan "
+            f"--gan-kind ragan --lambda-adv {lam:g} {average}--learning-rate 1e-4 --d-learning-rate 4e-4 --milestones 800 "
+            f"--steps {STEPS} --warmup-steps 0 --val-every 400 --checkpoint-every 400 --sample-every 400")
+
+
 def train(work, lam):
     "The fine-tuning run at `lam` (the command the card prints), unless a finished one is in its folder; (flags, wall s, run folder)."
     run = work / "runs" / f"realism_x4_lambda{lam:g}"
-    flags = (f"--data train_mix --val-data phantoms_val --out runs/{run.name} --init-g-hr shipped --scale 4 --seed 0 --width 48 "
-             f"--num-blocks 4 --no-projection --batch-size 8 --hr-patch 64 {parent_data_flags()} --ablation srgan --gan-kind ragan "
-             f"--lambda-adv {lam:g} --learning-rate 1e-4 --d-learning-rate 4e-4 --milestones 800 --steps {STEPS} --warmup-steps 0 "
-             f"--val-every 400 --checkpoint-every 400 --sample-every 400")
+    flags = fine_tune_flags(f"runs/{run.name}", lam)
     done, made_by = run / "metrics.json", run / "made_by.json"   # a finished run is reused only if this command and parent made it
     recipe = dict(flags=flags, parent_sha256=hashlib.sha256((ROOT / "srgan_course" / "weights" / "g_hr_x4.keras").read_bytes()).hexdigest())
     if done.exists() and json.loads(done.read_text()).get("step") == STEPS and made_by.exists() and json.loads(made_by.read_text()) == recipe:
