@@ -30,13 +30,15 @@ def check_seconds(seconds,  # the budget as given (number or string)
     "The budget as a float; ValueError naming `name` unless 0 < seconds <= MAX_SECONDS."
     try: s = float(seconds)
     except (TypeError, ValueError): raise ValueError(f"{name}: expected a number of seconds, got {seconds!r}") from None
-    if not 0 < s <= MAX_SECONDS: raise ValueError(f"{name}: expected seconds with 0 < SECONDS <= {MAX_SECONDS:g}, got {seconds!r}")
+    if not 0 < s <= MAX_SECONDS:
+        raise ValueError(f"{name}: expected seconds with 0 < SECONDS <= {MAX_SECONDS:g}, got {seconds!r}")
     return s
 
 # %% ../nbs/16_adapt.ipynb #9fef8621
 def son_noise(sigma,  # the scan's noise σ (image units)
               scale):  # the truncation factor s
-    "σ of the k-space noise that makes a son as noisy as its father: truncating by s keeps σ/s of the father's own noise."
+    """σ of the k-space noise that makes a son as noisy as its father: truncating by s keeps σ/s of the father's own
+    noise."""
     return float(sigma) * float(np.sqrt(1 - 1 / scale ** 2))
 
 def zssr_pairs(lr_slices,  # LR slices (N, h, w) or one (h, w), normalised
@@ -45,14 +47,18 @@ def zssr_pairs(lr_slices,  # LR slices (N, h, w) or one (h, w), normalised
                noise_sigma=0.0,  # the scan's own noise σ: each son gets as much (see son_noise)
                seed=0,  # seed of the sons' noise
                flips=True):  # False: the fathers as they are (validation pairs)
-    "(sons, fathers): the LR slices ('fathers', in four flips) and their own k-space truncation by `scale` ('sons'), as noisy as the fathers."
+    """(sons, fathers): the LR slices ('fathers', in four flips) and their own k-space truncation by `scale` ('sons'),
+    as noisy as the fathers."""
     x = np.asarray(lr_slices, np.float32)
     x = x[None] if x.ndim == 2 else x
     if x.ndim != 3: raise ValueError(f"expected LR slices (N, h, w) or one slice (h, w), got shape {x.shape}")
     if len(x) > max_slices: x = x[np.linspace(0, len(x) - 1, max_slices).round().astype(int)]
     fathers = data.crop_to_multiple(x, 2 * scale)
     if min(fathers.shape[1:]) < 4 * scale:
-        raise ValueError(f"slices of {x.shape[1]}×{x.shape[2]} are too small to adapt at ×{scale}: need at least {4 * scale} pixels per side")
+        raise ValueError(
+            f"slices of {x.shape[1]}×{x.shape[2]} are too small to adapt at ×{scale}: "
+            f"need at least {4 * scale} pixels per side"
+        )
     if flips: fathers = np.concatenate([fathers, fathers[:, ::-1], fathers[:, :, ::-1], fathers[:, ::-1, ::-1]])
     sons = data.degrade(fathers, scale, "kspace", noise_sigma=son_noise(noise_sigma, scale), rng=seed)
     return sons, np.ascontiguousarray(fathers)
@@ -66,8 +72,10 @@ def validation_split(lr_slices,  # LR slices (N, h, w) or one (h, w), normalised
                      scale,  # the generator's upscaling factor s
                      share=0.2,  # share of the slices held out
                      max_val=8,  # at most this many held-out slices
-                     guard=2):  # slices (or, for one slice, units of 2s pixels) each side of the held-out part used by neither
-    "(train, validation) LR slices: a contiguous block from the middle held out, guards dropped (one slice cut in two); validation None if too small."
+                     # slices (or, for one slice, units of 2s pixels) each side of the held-out part used by neither
+                     guard=2):
+    """(train, validation) LR slices: a contiguous block from the middle held out, guards dropped (one slice cut in
+    two); validation None if too small."""
     x = np.asarray(lr_slices, np.float32)
     x = x[None] if x.ndim == 2 else x
     if len(x) >= 2:
@@ -76,7 +84,8 @@ def validation_split(lr_slices,  # LR slices (N, h, w) or one (h, w), normalised
         a = (len(x) - k) // 2
         return x[np.r_[0:max(a - g, 0), a + k + g:len(x)]], x[a:a + k]
     axis = 1 if x.shape[1] >= x.shape[2] else 2
-    n, unit = x.shape[axis], 2 * scale   # the held-out part: the share, in whole units, at least the smallest pair (2 units)
+    # the held-out part: the share, in whole units, at least the smallest pair (2 units)
+    n, unit = x.shape[axis], 2 * scale
     cut = n - max(2, round(share * n / unit)) * unit
     end = cut - guard * unit   # the guard band between the parts
     if end < 2 * unit: return x, None
@@ -96,23 +105,39 @@ class Adapter:
                  max_slices=64,  # fathers per scan (see zssr_pairs)
                  check_every=20,  # steps between scores on the held-out pairs
                  patience=5,  # checks without improvement before stopping early
-                 min_gain_db=MIN_GAIN_DB,  # keep the adapted weights only if they beat the unadapted by this on held-out pairs
-                 anchor=ANCHOR):  # weight of the L1 to the unadapted output on the scan itself (0: none, for a copy from scratch)
+                 min_gain_db=MIN_GAIN_DB,  # keep adapted weights only if they beat unadapted by this on held-out pairs
+                 # weight of the L1 to the unadapted output on the scan itself (0: none, for a copy from scratch)
+                 anchor=ANCHOR):
         start = time.perf_counter()
-        self.scale, self.learning_rate, self.patch, self.batch_size, self.max_slices = scale_of(g_hr), learning_rate, patch, batch_size, max_slices
-        self.check_every, self.patience, self.min_gain_db, self.anchor = check_every, patience, min_gain_db, float(anchor)
+        self.scale, self.learning_rate, self.patch, self.batch_size, self.max_slices = (
+            scale_of(g_hr),
+            learning_rate,
+            patch,
+            batch_size,
+            max_slices,
+        )
+        self.check_every, self.patience, self.min_gain_db, self.anchor = (
+            check_every,
+            patience,
+            min_gain_db,
+            float(anchor),
+        )
         self.initial = [np.array(w) for w in g_hr.get_weights()]
         self.model = keras.models.clone_model(g_hr)
         self.model.set_weights(self.initial)
         self.optimizer = keras.optimizers.Adam(learning_rate)
         self.optimizer.build(self.model.trainable_variables)
         images = tf.TensorSpec([None, None, None], tf.float32)
-        self._step = tf.function(self._train_step, input_signature=[images, images, tf.TensorSpec([], tf.int32), tf.TensorSpec([2], tf.int64),
-                                                                    images, images])
+        self.compiled_train_step = tf.function(
+            self._train_step,
+            input_signature=[images, images, tf.TensorSpec([], tf.int32), tf.TensorSpec([2], tf.int64), images, images],
+        )
         s = self.scale   # compile now, once, and run the graph once (its first run optimises it) on a blank pair
         blank = tf.zeros((1, 4, 4)), tf.zeros((1, 4 * s, 4 * s))
-        self._step(*blank, tf.constant(4), tf.constant([0, 0], tf.int64), *blank)
-        self._predict = tf.function(lambda x: self.model(x, training=False), input_signature=[tf.TensorSpec([None, None, None, 1], tf.float32)])
+        self.compiled_train_step(*blank, tf.constant(4), tf.constant([0, 0], tf.int64), *blank)
+        self._predict = tf.function(
+            lambda x: self.model(x, training=False), input_signature=[tf.TensorSpec([None, None, None, 1], tf.float32)]
+        )
         self._predict(tf.zeros((1, 8, 8, 1)))
         self.reset()
         self.trace_seconds = time.perf_counter() - start
@@ -125,7 +150,8 @@ def _crop(images, index, rows, cols):
 
 @patch
 def _train_step(self: Adapter, sons, fathers, p, seed, scan, reference):
-    "One L1 step on random aligned (son, father) patches, some transposed, plus the anchor on (scan, unadapted output) patches; returns the loss."
+    """One L1 step on random aligned (son, father) patches, some transposed, plus the anchor on (scan, unadapted output)
+    patches; returns the loss."""
     s, B = self.scale, self.batch_size
     k = tf.random.stateless_uniform([7, B], seed, 0, 1 << 30, dtype=tf.int32)
     n, hs, ws = tf.shape(sons)[0], tf.shape(sons)[1], tf.shape(sons)[2]
@@ -166,11 +192,22 @@ def _held_out_error(self: Adapter, sons, fathers):
 def _record(self: Adapter, start, sigma, steps=0, patch=0, pairs=0, held_out_pairs=0, losses=(), gain=None, best_step=0,
             stopped_early=False, kept=False):
     "What the last `adapt` did, in `self.last`."
-    self.last = dict(steps=steps, seconds=time.perf_counter() - start + self.trace_seconds, compile_seconds=self.trace_seconds,
-                     patch=patch, pairs=pairs, held_out_pairs=held_out_pairs, noise_sigma=sigma,
-                     loss_first=losses[0] if losses else None, loss_last=float(np.mean(losses[-10:])) if losses else None,
-                     held_out_gain_db=None if gain is None else float(gain), checked=gain is not None,
-                     best_step=best_step if kept else 0, stopped_early=stopped_early, kept=bool(kept))
+    self.last = dict(
+        steps=steps,
+        seconds=time.perf_counter() - start + self.trace_seconds,
+        compile_seconds=self.trace_seconds,
+        patch=patch,
+        pairs=pairs,
+        held_out_pairs=held_out_pairs,
+        noise_sigma=sigma,
+        loss_first=losses[0] if losses else None,
+        loss_last=float(np.mean(losses[-10:])) if losses else None,
+        held_out_gain_db=None if gain is None else float(gain),
+        checked=gain is not None,
+        best_step=best_step if kept else 0,
+        stopped_early=stopped_early,
+        kept=bool(kept),
+    )
 
 @patch
 def adapt(self: Adapter, lr_slices,  # the scan's LR slices (N, h, w) or (h, w), normalised
@@ -178,7 +215,8 @@ def adapt(self: Adapter, lr_slices,  # the scan's LR slices (N, h, w) or (h, w),
           seed=0,  # seed of the patch sampling and the sons' noise
           noise_sigma=None,  # the scan's noise σ (None: estimated from the slices)
           max_steps=None):  # stop after this many steps even if the budget allows more (None: the budget decides)
-    "Fine-tune the working copy on the scan's own (son -> father) pairs for at most `seconds`; keep the best weights on held-out pairs, or the original ones unless they beat them."
+    """Fine-tune the working copy on the scan's own (son -> father) pairs for at most `seconds`; keep the best weights
+    on held-out pairs, or the original ones unless they beat them."""
     start, seconds = time.perf_counter(), check_seconds(seconds)
     self.reset()
     x = np.asarray(lr_slices, np.float32)
@@ -190,8 +228,12 @@ def adapt(self: Adapter, lr_slices,  # the scan's LR slices (N, h, w) or (h, w),
     p = tf.constant(min(self.patch, *sons.shape[1:]) // 2 * 2, tf.int32)   # even: the zero-fill base needs even sides
     sons, fathers = tf.constant(sons), tf.constant(fathers)
     held = [tf.constant(a) for a in zssr_pairs(held, self.scale, 8, sigma, seed + 1, flips=False)]
-    scan = data.crop_to_multiple(train[np.linspace(0, len(train) - 1, min(len(train), ANCHOR_SLICES)).round().astype(int)], 2)
-    reference = np.stack([self._predict(a[None, ..., None])[0, ..., 0] for a in scan]) if self.anchor else scan[:, :1, :1]
+    scan = data.crop_to_multiple(
+        train[np.linspace(0, len(train) - 1, min(len(train), ANCHOR_SLICES)).round().astype(int)], 2
+    )
+    reference = (
+        np.stack([self._predict(a[None, ..., None])[0, ..., 0] for a in scan]) if self.anchor else scan[:, :1, :1]
+    )
     scan, reference = tf.constant(scan), tf.constant(reference)
     t = time.perf_counter()
     base = best = self._held_out_error(*held)
@@ -207,7 +249,8 @@ def adapt(self: Adapter, lr_slices,  # the scan's LR slices (N, h, w) or (h, w),
     while (time.perf_counter() - start + (float(np.median(times[-20:])) if times else 0.0) + check <= budget
            and (max_steps is None or len(losses) < max_steps)):
         t = time.perf_counter()
-        losses.append(float(self._step(sons, fathers, p, tf.constant([seed, len(losses)], tf.int64), scan, reference)))
+        step_seed = tf.constant([seed, len(losses)], tf.int64)   # this step's crops and flips
+        losses.append(float(self.compiled_train_step(sons, fathers, p, step_seed, scan, reference)))
         if len(losses) % self.check_every == 0 and score(): stopped_early = True; break
         times.append(time.perf_counter() - t)
     if losses and len(losses) % self.check_every: score()   # the steps since the last check are judged too
@@ -225,11 +268,15 @@ def adapt_generator(g_hr,  # a G_HR (not modified)
                     seed=0,  # seed of the patch sampling
                     scale=None,  # expected upscaling factor (None: whatever the model does)
                     noise_sigma=None,  # the scan's noise σ (None: estimated from the slices)
-                    **adapter_kw):  # learning_rate, patch, batch_size, max_slices, check_every, patience, min_gain_db, anchor (see Adapter)
-    "A copy of `g_hr` fine-tuned for `seconds` on (son -> father) pairs made from `lr_slices` alone, or the unadapted copy if that did not help."
+                    # learning_rate, patch, batch_size, max_slices, check_every, patience, min_gain_db, anchor (see
+                    # Adapter)
+                    **adapter_kw):
+    """A copy of `g_hr` fine-tuned for `seconds` on (son -> father) pairs made from `lr_slices` alone, or the unadapted
+    copy if that did not help."""
     seconds = check_seconds(seconds)
     adapter = Adapter(g_hr, **adapter_kw)
-    if scale is not None and scale != adapter.scale: raise ValueError(f"scale: the model upscales ×{adapter.scale}, not ×{scale}")
+    if scale is not None and scale != adapter.scale:
+        raise ValueError(f"scale: the model upscales ×{adapter.scale}, not ×{scale}")
     model = adapter.adapt(lr_slices, seconds, seed, noise_sigma)
     model.adaptation = dict(adapter.last)
     return model
@@ -243,10 +290,15 @@ def adapt_upscaler(src,  # the scan to upscale: fastMRI .h5, NIfTI, DICOM, PNG/T
                    volume=None,  # which volume of a 4-D NIfTI (as in formats.read_scan)
                    series=None,  # which series of a DICOM folder holding several
                    **adapter_kw):  # see Adapter
-    "An `evaluate.Upscaler` whose G_HR was first adapted for `seconds` to the scan `src` itself (`.model.adaptation` says what happened)."
+    """An `evaluate.Upscaler` whose G_HR was first adapted for `seconds` to the scan `src` itself (`.model.adaptation`
+    says what happened)."""
     seconds = check_seconds(seconds)
-    lr, _ = data.normalize_volume(np.abs(formats.read_scan(src, axis=axis, volume=volume, series=series, min_side=4).image))
-    return evaluate.Upscaler(adapt_generator(evaluate.load_generator(weights, scale), lr, seconds, seed=seed, **adapter_kw))
+    lr, _ = data.normalize_volume(
+        np.abs(formats.read_scan(src, axis=axis, volume=volume, series=series, min_side=4).image)
+    )
+    return evaluate.Upscaler(
+        adapt_generator(evaluate.load_generator(weights, scale), lr, seconds, seed=seed, **adapter_kw)
+    )
 
 # %% ../nbs/16_adapt.ipynb #472da07d
 def measure_adaptation(paths,  # held-out fastMRI volumes (e.g. real_data.heldout_split(...)[1])
@@ -258,10 +310,12 @@ def measure_adaptation(paths,  # held-out fastMRI volumes (e.g. real_data.heldou
                        noise_sigma=0.0,  # receiver noise added to the measured k-space (evaluate.NOISE_LEVELS)
                        log=print,  # progress lines (None: silent)
                        **adapter_kw):  # see Adapter
-    "Rows of PSNR/SSIM/NMSE per volume for zero-fill, bicubic, the unadapted and the adapted generator (every budget × seed)."
+    """Rows of PSNR/SSIM/NMSE per volume for zero-fill, bicubic, the unadapted and the adapted generator (every budget ×
+    seed)."""
     say, g = log or (lambda m: None), evaluate.load_generator(weights, scale)
     adapter = Adapter(g, **adapter_kw)
-    upscale = evaluate.Upscaler(adapter.model)   # one compiled upscaler for every run: the copy changes, the graph does not
+    # one compiled upscaler for every run: the copy changes, the graph does not
+    upscale = evaluate.Upscaler(adapter.model)
     def unadapted(lr):
         adapter.reset(); return upscale(lr)
     runs_made = {}   # method -> what its adaptation did (steps its budget bought here, kept or fell back)
@@ -269,8 +323,11 @@ def measure_adaptation(paths,  # held-out fastMRI volumes (e.g. real_data.heldou
         def adapted(lr):
             adapter.adapt(lr, b, seed=sd)
             runs_made[name] = adapter.last
-            say(f"  adapted {b:g} s, seed {sd}: {adapter.last['steps']} steps, held-out pairs {adapter.last['held_out_gain_db']} dB, "
-                f"{'kept' if adapter.last['kept'] else 'fell back'}")
+            say(
+                f"  adapted {b:g} s, seed {sd}: {adapter.last['steps']} steps, "
+                f"held-out pairs {adapter.last['held_out_gain_db']} dB, "
+                f"{'kept' if adapter.last['kept'] else 'fell back'}"
+            )
             return upscale(lr)
         return adapted
     runs = {f"adapt_{b:g}s_seed{sd}": (float(b), sd) for b in budgets for sd in seeds}
@@ -279,44 +336,81 @@ def measure_adaptation(paths,  # held-out fastMRI volumes (e.g. real_data.heldou
     for p in paths:
         say(f"{Path(p).name}:")
         runs_made.clear()
-        for r in metrics.compare([p], ups, scale=scale, degradation="kspace", noise_sigma=noise_sigma, slices=slices).per_volume:
+        for r in metrics.compare(
+            [p], ups, scale=scale, degradation="kspace", noise_sigma=noise_sigma, slices=slices
+        ).per_volume:
             b, sd = runs.get(r["method"], (0.0, None))
             made = runs_made.get(r["method"], {})
-            rows.append(dict(r, volume=Path(p).stem, budget=b, seed=sd, noise_sigma=float(noise_sigma), steps=made.get("steps"),
-                             kept=made.get("kept"), held_out_gain_db=made.get("held_out_gain_db"), noise_estimate=made.get("noise_sigma")))
+            rows.append(
+                dict(
+                    r,
+                    volume=Path(p).stem,
+                    budget=b,
+                    seed=sd,
+                    noise_sigma=float(noise_sigma),
+                    steps=made.get("steps"),
+                    kept=made.get("kept"),
+                    held_out_gain_db=made.get("held_out_gain_db"),
+                    noise_estimate=made.get("noise_sigma"),
+                )
+            )
     return rows
 
 # %% ../nbs/16_adapt.ipynb #e1d4970a
 def _gains(rows, volume, budget):
     "(per-seed PSNR gains over unadapted, over zero-fill, SSIM gains over unadapted) of one volume and budget."
     ref = {r["method"]: r for r in rows if r["volume"] == volume and r["seed"] is None}
-    runs = sorted((r for r in rows if r["volume"] == volume and r["budget"] == budget and r["seed"] is not None), key=lambda r: r["seed"])
-    return (np.array([r["psnr"] - ref["unadapted"]["psnr"] for r in runs]), np.array([r["psnr"] - ref["zero_fill"]["psnr"] for r in runs]),
-            np.array([r["ssim"] - ref["unadapted"]["ssim"] for r in runs]))
+    runs = sorted(
+        (r for r in rows if r["volume"] == volume and r["budget"] == budget and r["seed"] is not None),
+        key=lambda r: r["seed"],
+    )
+    return (
+        np.array([r["psnr"] - ref["unadapted"]["psnr"] for r in runs]),
+        np.array([r["psnr"] - ref["zero_fill"]["psnr"] for r in runs]),
+        np.array([r["ssim"] - ref["unadapted"]["ssim"] for r in runs]),
+    )
 
 def adaptation_summary(rows):  # from measure_adaptation
-    "Per volume and budget, then averaged over volumes: gains over the unadapted model and zero-fill, mean ± std over seeds."
+    """Per volume and budget, then averaged over volumes: gains over the unadapted model and zero-fill, mean ± std over
+    seeds."""
     volumes = list(dict.fromkeys(r["volume"] for r in rows))
     budgets = sorted({r["budget"] for r in rows if r["seed"] is not None})
-    row = lambda name, g: dict(volume=name, budget_s=b, seeds=len(g[0]), gain_db=float(g[0].mean()), std_db=float(g[0].std()),
-                               worst_db=float(g[0].min()), gain_db_vs_zero_fill=float(g[1].mean()),
-                               gain_ssim=float(g[2].mean()), std_ssim=float(g[2].std()))
+    row = lambda name, g: dict(
+        volume=name,
+        budget_s=b,
+        seeds=len(g[0]),
+        gain_db=float(g[0].mean()),
+        std_db=float(g[0].std()),
+        worst_db=float(g[0].min()),
+        gain_db_vs_zero_fill=float(g[1].mean()),
+        gain_ssim=float(g[2].mean()),
+        std_ssim=float(g[2].std()),
+    )
     out = []
     for b in budgets:
         per = [_gains(rows, v, b) for v in volumes]
         out += [row(v, g) for v, g in zip(volumes, per)]
-        out.append(row(f"mean of {len(volumes)}", tuple(np.mean([g[k] for g in per], axis=0) for k in range(3))))   # spread over seeds of the mean
+        # spread over seeds of the mean
+        out.append(row(f"mean of {len(volumes)}", tuple(np.mean([g[k] for g in per], axis=0) for k in range(3))))
     return out
 
 # %% ../nbs/16_adapt.ipynb #ada71374
 def adaptation_table(results):  # nbs/results/adaptation.json, as tools/adapt_benchmark.py writes it
-    "Markdown: per set of scans, scale and noise level, the mean gain of adaptation over the unadapted weights, the worst run, the fall-backs."
-    lines = ["| scans | scale | noise σ | gain over unadapted (dB) | worst run (dB) | SSIM gain | over zero-fill (dB) | fell back |",
-             "|---|---|---|---|---|---|---|---|"]
+    """Markdown: per set of scans, scale and noise level, the mean gain of adaptation over the unadapted weights, the
+    worst run, the fall-backs."""
+    lines = [
+        "| scans | scale | noise σ | gain over unadapted (dB) | worst run (dB) | SSIM gain | "
+        "over zero-fill (dB) | fell back |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for run in results["runs"].values():
         mean = next(r for r in run["summary"] if r["volume"].startswith("mean"))
         seeded = [r for r in run["rows"] if r["seed"] is not None]
         worst = min(r["worst_db"] for r in run["summary"] if not r["volume"].startswith("mean"))
-        lines.append(f"| {run.get('scans', 'MNI152')} | ×{run['scale']} | {run['noise_sigma']:g} | {mean['gain_db']:+.2f} ± {mean['std_db']:.2f} | {worst:+.2f} | "
-                     f"{mean['gain_ssim']:+.3f} | {mean['gain_db_vs_zero_fill']:+.2f} | {sum(not r['kept'] for r in seeded)} of {len(seeded)} |")
+        lines.append(
+            f"| {run.get('scans', 'MNI152')} | ×{run['scale']} | {run['noise_sigma']:g} | "
+            f"{mean['gain_db']:+.2f} ± {mean['std_db']:.2f} | {worst:+.2f} | "
+            f"{mean['gain_ssim']:+.3f} | {mean['gain_db_vs_zero_fill']:+.2f} | "
+            f"{sum(not r['kept'] for r in seeded)} of {len(seeded)} |"
+        )
     return "\n".join(lines)

@@ -123,7 +123,8 @@ def _toy_mlp(out, width, depth, name):
 
 def _toy_losses(real_logits, fake_logits, kind):
     "(d, g) per-example losses; 'saturating' is BCE for D and log(1 - D(G(y))) = -softplus(l_f) for G."
-    if kind == "saturating": return d_loss(real_logits, fake_logits, "bce"), per_example_mean(-tf.nn.softplus(as_float(fake_logits)))
+    if kind == "saturating":
+        return d_loss(real_logits, fake_logits, "bce"), per_example_mean(-tf.nn.softplus(as_float(fake_logits)))
     return d_loss(real_logits, fake_logits, kind), g_loss(real_logits, fake_logits, kind)
 
 # %% ../nbs/05_adversarial_loss.ipynb #ba2ad4d1
@@ -135,7 +136,7 @@ def train_toy_gan(kind="bce", # a loss of TOY_KINDS: "bce" | "ragan" | "lsgan" |
                   batch_size=256, z_dim=4, width=64, depth=2, # toy sizes
                   num_modes=8, std=0.05, # the ring data
                   num_snapshots=4, eval_samples=2000, # what is recorded
-                  d_head_start=0, # discriminator-only steps before the game (makes D confident, as early in real training)
+                  d_head_start=0, # discriminator-only steps before the game (a confident D, as early in real training)
                  ) -> ToyGANResult:
     "Train a tiny MLP GAN on a ring of Gaussians; record losses, mode coverage and samples."
     if kind not in TOY_KINDS: raise ValueError(f"unknown kind={kind!r}; choose one of {', '.join(TOY_KINDS)}")
@@ -163,7 +164,10 @@ def train_toy_gan(kind="bce", # a loss of TOY_KINDS: "bce" | "ragan" | "lsgan" |
         ld, _, d_grads, _ = losses_and_gradients(real, z)
         opt_d.apply_gradients(zip(d_grads, D.trainable_variables))
 
-    def batch(): return sample_ring(batch_size, rng, num_modes, std=std), rng.standard_normal((batch_size, z_dim)).astype("float32")
+    def batch():
+        return sample_ring(batch_size, rng, num_modes, std=std), rng.standard_normal((batch_size, z_dim)).astype(
+            "float32"
+        )
     for _ in range(d_head_start): d_step(*batch())
 
     z_eval = rng.standard_normal((eval_samples, z_dim)).astype("float32")
@@ -192,10 +196,12 @@ def plot_toy_gan(result: ToyGANResult, max_panels=4):
     steps = sorted(result.snapshots)[-max_panels:]
     fig, axs = plt.subplots(1, len(steps) + 1, figsize=(12, 2.9))
     for ax, s in zip(axs, steps):
-        ax.scatter(*result.real.T, s=2, c="grey", alpha=0.3); ax.scatter(*result.snapshots[s].T, s=2, c="tab:orange", alpha=0.5)
+        ax.scatter(*result.real.T, s=2, c="grey", alpha=0.3)
+        ax.scatter(*result.snapshots[s].T, s=2, c="tab:orange", alpha=0.5)
         ax.set(title=f"step {s}", xlim=(-3, 3), ylim=(-3, 3), xticks=[], yticks=[]); ax.set_aspect("equal")
     xs, ys, p = result.surface
-    axs[-1].contourf(xs, ys, p, levels=np.linspace(0, 1, 11), cmap="RdBu_r"); axs[-1].contour(xs, ys, p, levels=[0.5], colors="k", linestyles="--")
+    axs[-1].contourf(xs, ys, p, levels=np.linspace(0, 1, 11), cmap="RdBu_r")
+    axs[-1].contour(xs, ys, p, levels=[0.5], colors="k", linestyles="--")
     axs[-1].scatter(*result.snapshots[steps[-1]].T, s=1, c="tab:orange", alpha=0.4)
     axs[-1].set(title="D(x) at the end", xlim=(-3, 3), ylim=(-3, 3), xticks=[], yticks=[]); axs[-1].set_aspect("equal")
     fig.suptitle(f"{result.kind}: {result.modes}/8 modes, quality {result.quality:.2f}", fontsize=10)

@@ -133,11 +133,18 @@ def step_passes(model: SRResCycGAN, # a built model (model.build_model)
     passes = [("G_HR(y)", model.g_hr, lr_shape, 3)]
     vgg = getattr(model, "perceptual_loss", None)
     if vgg is not None and model.paired:  # frozen: a data gradient through VGG(ŷ), nothing through VGG(x)
-        passes += [("VGG19(ŷ)", vgg.extractor, hr_shape[:2] + (3,), 2), ("VGG19(x)", vgg.extractor, hr_shape[:2] + (3,), 1)]
+        passes += [
+            ("VGG19(ŷ)", vgg.extractor, hr_shape[:2] + (3,), 2),
+            ("VGG19(x)", vgg.extractor, hr_shape[:2] + (3,), 1),
+        ]
     if warm: return passes
     if model.d_hr is not None: passes += [("D_HR(x)", model.d_hr, hr_shape, 3), ("D_HR(ŷ)", model.d_hr, hr_shape, 4)]
     if model.g_lr is not None:
-        passes += [("G_LR(ŷ)", model.g_lr, hr_shape, 3), ("D_LR(y)", model.d_lr, lr_shape, 3), ("D_LR(y′)", model.d_lr, lr_shape, 4)]
+        passes += [
+            ("G_LR(ŷ)", model.g_lr, hr_shape, 3),
+            ("D_LR(y)", model.d_lr, lr_shape, 3),
+            ("D_LR(y′)", model.d_lr, lr_shape, 4),
+        ]
     return passes
 
 def step_flops(model: SRResCycGAN, lr_shape, # a built model, (h, w, c) of one LR patch
@@ -147,7 +154,9 @@ def step_flops(model: SRResCycGAN, lr_shape, # a built model, (h, w, c) of one L
     forward = {}
     for _, net, shape, _ in step_passes(model, lr_shape, warm):
         if (net.name, shape) not in forward: forward[net.name, shape] = count_flops(net, shape)
-    return batch_size * sum(forward[net.name, shape] * cost for _, net, shape, cost in step_passes(model, lr_shape, warm))
+    return batch_size * sum(
+        forward[net.name, shape] * cost for _, net, shape, cost in step_passes(model, lr_shape, warm)
+    )
 
 # %% ../nbs/17_benchmark.ipynb #d5ccbb99
 def time_train_steps(model: SRResCycGAN, # a built model (model.build_model)

@@ -70,7 +70,11 @@ class Checkpointer:
         "Write a checkpoint named after the step (once per step) and the state file."
         if self.step == self.last_saved_step: return None
         path = self.manager.save(checkpoint_number=self.step)
-        if self.chief: atomic_write(self.directory / "state.json", json.dumps({**self.state(), "checkpoint": Path(path).name, "time": time.time()}, indent=1))
+        if self.chief:
+            atomic_write(
+                self.directory / "state.json",
+                json.dumps({**self.state(), "checkpoint": Path(path).name, "time": time.time()}, indent=1),
+            )
         self.last_saved_step = self.step
         return path
 
@@ -96,7 +100,9 @@ class NaNGuard(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         bad = [k for k, v in float_logs(logs).items() if not math.isfinite(v)]
         if bad and self.message is None:
-            self.message = f"training diverged at step {int(self.model.step_counter.numpy())}: non-finite {', '.join(bad)}"
+            self.message = (
+                f"training diverged at step {int(self.model.step_counter.numpy())}: non-finite {', '.join(bad)}"
+            )
             self.model.diverged, self.model.stop_training = True, True
             print("\n" + self.message)
 
@@ -106,7 +112,9 @@ class CheckpointCallback(keras.callbacks.Callback):
     "Save a checkpoint every `every` steps and when training ends (never from a diverged state)."
     def __init__(self, checkpointer: Checkpointer, every=100):
         super().__init__(); self.checkpointer, self.every = checkpointer, every
-    def _ok(self, logs): return not getattr(self.model, "diverged", False) and all(map(math.isfinite, float_logs(logs).values()))
+
+    def _ok(self, logs):
+        return not getattr(self.model, "diverged", False) and all(map(math.isfinite, float_logs(logs).values()))
     def on_train_batch_end(self, batch, logs=None):
         if self.checkpointer.step % self.every == 0 and self._ok(logs): self.checkpointer.save()
     def on_train_end(self, logs=None):
@@ -161,7 +169,9 @@ class TensorBoardLogger(keras.callbacks.Callback):
 # %% ../nbs/12_callbacks.ipynb #4d56261b
 def psnr_title(name, gt, pred): # a panel name, ground truth and output (data range 1)
     "A figure title: `name` and the PSNR of `pred` (metrics.psnr, data range 1), or a note if `pred` is not finite."
-    return f"{name} {srmetrics.psnr(gt, pred, maxval=1.0):.2f} dB" if np.isfinite(pred).all() else f"{name} (not finite)"
+    return (
+        f"{name} {srmetrics.psnr(gt, pred, maxval=1.0):.2f} dB" if np.isfinite(pred).all() else f"{name} (not finite)"
+    )
 
 def sample_grid_figure(lr, hr, sr, scale=4, grid="kspace", max_rows=3): # NHWC or (N,H,W) arrays
     "Figure: one row per example with LR / bicubic / SR / HR, PSNRs in the titles."
@@ -189,7 +199,15 @@ class SampleGrid(keras.callbacks.Callback):
     "Every `every` steps and at the end: write the LR / bicubic / SR / HR grid PNG (and to TensorBoard)."
     def __init__(self, lr, hr, path, every=100, scale=4, grid="kspace", tensorboard: TensorBoardLogger = None):
         super().__init__()
-        self.lr, self.hr, self.path, self.every, self.scale, self.grid, self.tb = lr, hr, Path(path), every, scale, grid, tensorboard
+        self.lr, self.hr, self.path, self.every, self.scale, self.grid, self.tb = (
+            lr,
+            hr,
+            Path(path),
+            every,
+            scale,
+            grid,
+            tensorboard,
+        )
     def write(self):
         sr = self.model.g_hr(self.lr, training=False)
         png = figure_png(sample_grid_figure(self.lr, self.hr, sr, self.scale, self.grid))

@@ -94,8 +94,10 @@ def adaptation_line(info):  # `model.adaptation` of an adapted G_HR (chapter 16)
                 "so the unadapted weights are used")
     ending = (f"kept the adapted copy (best at step {info['best_step']})" if info["kept"] else
               "fell back to the unadapted weights (adaptation did not beat them)")
-    return (f"adapted {info['seconds']:.0f} s: {info['steps']} steps{' (stopped early)' if info['stopped_early'] else ''}, "
-            f"noise σ {info['noise_sigma']:.3g}, {info['held_out_gain_db']:+.2f} dB on held-out pairs: {ending}")
+    return (
+        f"adapted {info['seconds']:.0f} s: {info['steps']} steps{' (stopped early)' if info['stopped_early'] else ''}, "
+        f"noise σ {info['noise_sigma']:.3g}, {info['held_out_gain_db']:+.2f} dB on held-out pairs: {ending}"
+    )
 
 def cmd_upscale(args):
     "Super-resolve an h5, NIfTI, DICOM (file or series folder), PNG/TIFF or 2-D NPY into the same format and geometry."
@@ -107,12 +109,20 @@ def cmd_upscale(args):
         fail("--adapt and --realism do not combine: adaptation fine-tunes the PSNR weights on the scan with a content "
              "loss, pulling any realism back out; choose one")
     evaluate.realism_pair(args.weights, args.scale, args.realism)   # A > 0 with no pair to blend: said before any work
-    evaluate.check_upscale_target(args.input, args.out, args.series, args.overwrite, args.axis, args.volume)   # before adapting
+    # before adapting
+    evaluate.check_upscale_target(args.input, args.out, args.series, args.overwrite, args.axis, args.volume)
     if args.adapt is not None:   # a copy of G_HR fine-tuned on this scan for a few seconds (chapter 16)
         from srgan_course import adapt
         log(f"adapting G_HR to {args.input} for {args.adapt:g} s ...")
-        weights = adapt.adapt_upscaler(args.input, weights=args.weights, scale=args.scale, seconds=args.adapt, axis=args.axis,
-                                       volume=args.volume, series=args.series)
+        weights = adapt.adapt_upscaler(
+            args.input,
+            weights=args.weights,
+            scale=args.scale,
+            seconds=args.adapt,
+            axis=args.axis,
+            volume=args.volume,
+            series=args.series,
+        )
         log(adaptation_line(weights.model.adaptation))
     log(f"upscaling {args.input} -> {args.out}{f' (realism {args.realism:g})' if args.realism else ''} ...")
     sr = evaluate.upscale_file(args.input, args.out, weights=weights, scale=args.scale, realism=args.realism,
@@ -158,64 +168,116 @@ def _add_data_commands(sub):
     d.add_argument("--volumes", type=int, default=4, help="number of volumes (subjects) to write")
     d.add_argument("--seed", type=int, default=0, help="random seed: different seeds give different subjects")
     d.set_defaults(func=cmd_demo_data)
-    i = sub.add_parser("import", help="convert NIfTI / DICOM / PAR/REC / PNG / TIFF / NPY scans into fastMRI-layout .h5 volumes")
+    i = sub.add_parser(
+        "import", help="convert NIfTI / DICOM / PAR/REC / PNG / TIFF / NPY scans into fastMRI-layout .h5 volumes"
+    )
     i.add_argument("inputs", metavar="INPUT", nargs="+", type=Path,
                    help=".nii/.nii.gz, a DICOM file or series folder (Siemens mosaics too), .PAR (with its .REC), "
                         ".png/.tif, .npy, .h5")
     i.add_argument("out_dir", metavar="OUT_DIR", type=Path, help="folder for the .h5 volumes (created if needed)")
-    i.add_argument("--axis", default="2", choices=("0", "1", "2", "all"), help="slice orientation: 2 = the acquired slices; all = one file per axis")
+    i.add_argument(
+        "--axis",
+        default="2",
+        choices=("0", "1", "2", "all"),
+        help="slice orientation: 2 = the acquired slices; all = one file per axis",
+    )
     i.add_argument("--slices", default=None, metavar="A:B", help="keep slices A..B-1 along the axis (e.g. 40:140)")
     i.add_argument("--volume", type=int, default=None,
                    help="which volume of a 4-D NIfTI or PAR/REC, or of a Siemens mosaic series")
-    i.add_argument("--series", default=None, metavar="UID", help="which series of a DICOM folder holding several (UID, description or number)")
+    i.add_argument(
+        "--series",
+        default=None,
+        metavar="UID",
+        help="which series of a DICOM folder holding several (UID, description or number)",
+    )
     i.add_argument("--patient-id", default=None, help="subject identifier to record (pseudonymised before writing)")
     i.add_argument("--licence", default=None, help="licence of the scans, recorded in each file")
     i.add_argument("--overwrite", action="store_true", help="replace .h5 files already in OUT_DIR (default: refuse)")
     i.set_defaults(func=cmd_import)
-    r = sub.add_parser("real-data", help="the open real-MR scans installed here (MNI152, Colin27, ITK BrainWeb) as fastMRI files")
+    r = sub.add_parser(
+        "real-data", help="the open real-MR scans installed here (MNI152, Colin27, ITK BrainWeb) as fastMRI files"
+    )
     r.add_argument("out_dir", metavar="OUT_DIR", type=Path, help="folder for the .h5 volumes and the manifest")
     r.set_defaults(func=cmd_real_data)
 
 # %% ../nbs/18_cli.ipynb #7c2d0a0b
 def _add_upscale_command(sub):
     "The upscale subcommand: any supported file in, the same format out."
-    u = sub.add_parser("upscale", help="super-resolve an h5, NIfTI, DICOM, PNG/TIFF or 2-D .npy into the same format and geometry")
-    u.add_argument("input", metavar="INPUT", type=Path,
-                   help=".h5, .nii/.nii.gz, a DICOM file or series folder (Siemens mosaics too), .PAR (with its .REC), .png/.tif, "
-                        "or .npy (2-D, any units)")
-    u.add_argument("--out", required=True, type=Path,
-                   help="output of the same type as INPUT (a folder for a DICOM series); a .nii/.nii.gz for PAR/REC and Siemens mosaics")
-    u.add_argument("--weights", default=None, help="a .keras G_HR or a training run folder (default: the shipped weights)")
+    u = sub.add_parser(
+        "upscale", help="super-resolve an h5, NIfTI, DICOM, PNG/TIFF or 2-D .npy into the same format and geometry"
+    )
+    u.add_argument(
+        "input",
+        metavar="INPUT",
+        type=Path,
+        help=".h5, .nii/.nii.gz, a DICOM file or series folder (Siemens mosaics too), .PAR (with its .REC), .png/.tif, "
+        "or .npy (2-D, any units)",
+    )
+    u.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="output of the same type as INPUT (a folder for a DICOM series); "
+        "a .nii/.nii.gz for PAR/REC and Siemens mosaics",
+    )
+    u.add_argument(
+        "--weights", default=None, help="a .keras G_HR or a training run folder (default: the shipped weights)"
+    )
     u.add_argument("--scale", type=int, default=4, help="scale of the shipped weights (ignored with --weights)")
     u.add_argument("--realism", type=realism_level, default=0.0, metavar="A", help=REALISM_HELP)
     u.add_argument("--axis", type=int, default=2, choices=(0, 1, 2),
                    help="NIfTI, PAR/REC: upscale the plane across this axis (2: the acquired slices)")
-    u.add_argument("--volume", type=int, default=None, help="which volume of a 4-D NIfTI or PAR/REC, or of a Siemens mosaic series")
+    u.add_argument(
+        "--volume", type=int, default=None, help="which volume of a 4-D NIfTI or PAR/REC, or of a Siemens mosaic series"
+    )
     u.add_argument("--series", default=None, metavar="UID", help="DICOM folder: which series, when it holds several")
     u.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists (refused otherwise)")
-    u.add_argument("--adapt", type=float, default=None, metavar="SECONDS",
-                   help="first fine-tune a copy of G_HR on INPUT for this long; checked on the scan's own downscaled pairs only, "
-                        "so on anatomy unlike a brain it can make the result worse (chapter 16)")
-    u.add_argument("--tile", type=int, default=None, metavar="T",
-                   help="upscale large slices in T×T LR tiles, seamlessly (default: from the free memory; 0: never tile)")
+    u.add_argument(
+        "--adapt",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="first fine-tune a copy of G_HR on INPUT for this long; checked on the scan's own downscaled pairs only, "
+        "so on anatomy unlike a brain it can make the result worse (chapter 16)",
+    )
+    u.add_argument(
+        "--tile",
+        type=int,
+        default=None,
+        metavar="T",
+        help="upscale large slices in T×T LR tiles, seamlessly (default: from the free memory; 0: never tile)",
+    )
     u.set_defaults(func=cmd_upscale)
 
 def _add_scoring_commands(sub):
     "The subcommands that measure: evaluate and benchmark."
-    e = sub.add_parser("evaluate", help="fastMRI PSNR/SSIM/NMSE, HFEN and the spectral gap of a model and both baselines on held-out volumes")
+    e = sub.add_parser(
+        "evaluate",
+        help="fastMRI PSNR/SSIM/NMSE, HFEN and the spectral gap of a model and both baselines on held-out volumes",
+    )
     e.add_argument("--data", required=True, type=Path, help="folder of fastMRI .h5 volumes (e.g. from demo-data)")
-    e.add_argument("--weights", default=None, help="a .keras G_HR or a training run folder (default: the shipped weights)")
+    e.add_argument(
+        "--weights", default=None, help="a .keras G_HR or a training run folder (default: the shipped weights)"
+    )
     e.add_argument("--scale", type=int, default=4, help="upscaling factor")
     e.add_argument("--realism", type=realism_level, default=0.0, metavar="A", help=REALISM_HELP)
-    e.add_argument("--degradation", choices=("kspace", "bicubic"), default="kspace", help="how LR is made from the targets")
-    e.add_argument("--critic", action="store_true",
-                   help="also the fresh critic's held-out accuracy (0.5: output indistinguishable from HR; seconds per method and volume)")
+    e.add_argument(
+        "--degradation", choices=("kspace", "bicubic"), default="kspace", help="how LR is made from the targets"
+    )
+    e.add_argument(
+        "--critic",
+        action="store_true",
+        help="also the fresh critic's held-out accuracy (0.5: output indistinguishable from HR; "
+        "seconds per method and volume)",
+    )
     e.add_argument("--noise", type=float, default=0.0, help="noise sigma added in k-space (normalised units)")
     e.add_argument("--slices", type=int, default=None, help="central slices per volume (default: all)")
     e.add_argument("--seed", type=int, default=0, help="seed of the degradation noise")
     e.add_argument("--json", action="store_true", help="print one JSON object to stdout")
     e.set_defaults(func=cmd_evaluate)
-    b = sub.add_parser("benchmark", help="speed of this machine: training steps/s, efficiency vs measured peak, upscaling")
+    b = sub.add_parser(
+        "benchmark", help="speed of this machine: training steps/s, efficiency vs measured peak, upscaling"
+    )
     b.add_argument("--steps", type=int, default=10, help="timed training steps after warm-up")
     b.add_argument("--weights", default=None, help="G_HR for the upscaling times (default: the shipped weights)")
     b.add_argument("--json", action="store_true", help="print one JSON object to stdout")
@@ -241,7 +303,8 @@ def build_parser(with_train=True):  # False: leave out train's options (they imp
 TENSORFLOW_COMMANDS = ("train", "upscale", "evaluate", "benchmark")  # the others start without it
 
 def sigterm_as_interrupt(signum, frame):
-    "SIGTERM raised like Ctrl-C, so every `finally` runs: temporary files removed, a training checkpoint saved (train.run_training uses it too)."
+    """SIGTERM raised like Ctrl-C, so every `finally` runs: temporary files removed, a training checkpoint saved
+    (train.run_training uses it too)."""
     raise KeyboardInterrupt("SIGTERM")
 
 def _warning_line(message, category, filename, lineno, line=None):
@@ -265,11 +328,13 @@ def main(argv=None):
     import signal, threading, warnings
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((a for a in argv if not a.startswith("-")), None)
-    if command in TENSORFLOW_COMMANDS: quiet()  # TensorFlow's known-harmless start-up lines off stderr (srgan_course/__init__.py)
+    # TensorFlow's known-harmless start-up lines off stderr (srgan_course/__init__.py)
+    if command in TENSORFLOW_COMMANDS: quiet()
     args = build_parser(with_train=command == "train").parse_args(argv)
     user_errors = USER_ERRORS
     if command == "train":
-        from srgan_course.callbacks import TrainingDiverged  # a diverged run is the user's to fix (lower the learning rate)
+        # a diverged run is the user's to fix (lower the learning rate)
+        from srgan_course.callbacks import TrainingDiverged
         user_errors += (TrainingDiverged,)
     in_main = threading.current_thread() is threading.main_thread()
     previous, formatter = signal.getsignal(signal.SIGTERM) if in_main else None, warnings.formatwarning

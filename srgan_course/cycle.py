@@ -26,7 +26,8 @@ def cycle_loss(x,               # original batch (B, ...)
               ):
     "Per-example L1 cycle loss (B,): mean |x_reconstructed - x| over all but the batch axis."
     x, x_reconstructed = as_float(x), as_float(x_reconstructed)
-    if x.dtype != x_reconstructed.dtype: x, x_reconstructed = tf.cast(x, tf.float32), tf.cast(x_reconstructed, tf.float32)
+    if x.dtype != x_reconstructed.dtype:
+        x, x_reconstructed = tf.cast(x, tf.float32), tf.cast(x_reconstructed, tf.float32)
     check_same_shape(x, x_reconstructed, ("x", "x_reconstructed"))
     return per_example_mean(tf.abs(x_reconstructed - x), "x")
 
@@ -96,7 +97,8 @@ def train_cycle_mapping(lambda_cycle=10.0, # weight of the cycle loss (0 = adver
                         learning_rate=2e-3, batch_size=128, width=32, # toy sizes
                         num_clusters=4, std=0.1, eval_samples=2000):
     "Learn G: X -> Y and F: Y -> X between unpaired cluster domains, with adversarial + lambda * cycle losses."
-    if kind not in ADVERSARIAL_KINDS: raise ValueError(f"unknown kind={kind!r}; choose one of {', '.join(ADVERSARIAL_KINDS)}")
+    if kind not in ADVERSARIAL_KINDS:
+        raise ValueError(f"unknown kind={kind!r}; choose one of {', '.join(ADVERSARIAL_KINDS)}")
     keras.utils.set_random_seed(seed); rng = np.random.default_rng(seed)
     cx, cy = cluster_centres(num_clusters, 1.0), cluster_centres(num_clusters, 2.0, np.pi / num_clusters)
     G, F, D_X, D_Y = (_mlp(o, width, n) for o, n in [(2, "G"), (2, "F"), (1, "D_X"), (1, "D_Y")])
@@ -119,7 +121,11 @@ def train_cycle_mapping(lambda_cycle=10.0, # weight of the cycle loss (0 = adver
         opt_d.apply_gradients(zip(d_tape.gradient(ld, d_vars), d_vars))
         return ld, lg, cyc
 
-    history, every, start = {k: [] for k in ("step", "d_loss", "g_loss", "cycle")}, max(1, steps // 20), time.perf_counter()
+    history, every, start = (
+        {k: [] for k in ("step", "d_loss", "g_loss", "cycle")},
+        max(1, steps // 20),
+        time.perf_counter(),
+    )
     for i in range(steps):
         losses = step(sample_clusters(cx, batch_size, rng, std)[0], sample_clusters(cy, batch_size, rng, std)[0])
         if i % every == 0 or i == steps - 1:
@@ -136,10 +142,13 @@ def plot_cycle_mapping(result: CycleResult):
     "Three panels: source X by cluster, G(x) over real Y, F(G(x)) over X."
     s = result.samples
     fig, axs = plt.subplots(1, 3, figsize=(10, 3.2))
-    axs[0].scatter(*s["x"].T, c=s["labels"], cmap="tab10", vmin=0, vmax=9, s=3); axs[0].set(title="X (colour = cluster)")
-    axs[1].scatter(*s["y"].T, c="lightgrey", s=3); axs[1].scatter(*s["g_x"].T, c=s["labels"], cmap="tab10", vmin=0, vmax=9, s=3)
+    axs[0].scatter(*s["x"].T, c=s["labels"], cmap="tab10", vmin=0, vmax=9, s=3)
+    axs[0].set(title="X (colour = cluster)")
+    axs[1].scatter(*s["y"].T, c="lightgrey", s=3)
+    axs[1].scatter(*s["g_x"].T, c=s["labels"], cmap="tab10", vmin=0, vmax=9, s=3)
     axs[1].set(title=f"G(x): accuracy {result.accuracy:.0%}, {result.clusters_used} clusters")
-    axs[2].scatter(*s["x"].T, c="lightgrey", s=3); axs[2].scatter(*s["f_g_x"].T, c=s["labels"], cmap="tab10", vmin=0, vmax=9, s=3)
+    axs[2].scatter(*s["x"].T, c="lightgrey", s=3)
+    axs[2].scatter(*s["f_g_x"].T, c=s["labels"], cmap="tab10", vmin=0, vmax=9, s=3)
     axs[2].set(title=f"F(G(x)): error {result.reconstruction:.3f}")
     for ax in axs: ax.set(xlim=(-2.8, 2.8), ylim=(-2.8, 2.8), xticks=[], yticks=[]); ax.set_aspect("equal")
     fig.suptitle(f"lambda_cycle = {result.lambda_cycle:g}", fontsize=10); plt.tight_layout(); plt.show()
@@ -152,8 +161,13 @@ def cycle_widget(train=train_cycle_mapping, # the pure trainer called on each ch
                 ):
     "An ipywidgets box: a lambda_cycle slider (and seed) that retrains the toy mapping and shows it."
     import ipywidgets as W
-    controls = dict(lambda_cycle=W.FloatSlider(value=10.0, min=0.0, max=20.0, step=0.5, description="λ cycle", continuous_update=False),
-                    seed=W.IntText(value=0, description="seed"))
+
+    controls = dict(
+        lambda_cycle=W.FloatSlider(
+            value=10.0, min=0.0, max=20.0, step=0.5, description="λ cycle", continuous_update=False
+        ),
+        seed=W.IntText(value=0, description="seed"),
+    )
     out = W.Output()
     box = W.VBox([W.HBox(list(controls.values())), out])
     def run(*_):

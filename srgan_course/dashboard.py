@@ -100,14 +100,17 @@ class TrainingDashboard(keras.callbacks.Callback):
                               W.HBox([self.curves, self.samples], layout=W.Layout(flex_flow="row wrap"))])
 
     def slider(self, name): return self.sliders[name]
-    def weights(self): return {n: w for n, w in self.model.lambdas.as_dict().items() if n in self.sliders}  # the λs in use
+    # the λs in use
+    def weights(self): return {n: w for n, w in self.model.lambdas.as_dict().items() if n in self.sliders}
 
     @property
     def step(self): return int(self.model.step_counter.numpy())
 
     def set_model(self, model):
         if getattr(self, "_model", None) is not None and model is not self._model:
-            raise ValueError("this dashboard's sliders drive another model's loss weights: make a TrainingDashboard for this model")
+            raise ValueError(
+                "this dashboard's sliders drive another model's loss weights: make a TrainingDashboard for this model"
+            )
         super().set_model(model)
 
     def _ipython_display_(self):
@@ -136,7 +139,8 @@ def request_stop(self:TrainingDashboard):
 @patch
 def save(self:TrainingDashboard):
     "Save a checkpoint now (from the training thread, between two steps); returns its path."
-    if self.checkpointer is None: self.checkpointer = Checkpointer(self.model, tempfile.mkdtemp(prefix="dashboard_ckpt_"))
+    if self.checkpointer is None:
+        self.checkpointer = Checkpointer(self.model, tempfile.mkdtemp(prefix="dashboard_ckpt_"))
     self.saved = self.checkpointer.save() or self.checkpointer.manager.latest_checkpoint
     return self.saved
 

@@ -1,4 +1,4 @@
-"""Read fastMRI volumes, form images from k-space, make low-resolution MRI the way a scanner does, and stream aligned LR/HR patches with `tf.data`.
+"""Read fastMRI volumes, form images from k-space, and make low-resolution MRI the way a scanner does, on the right pixel grid.
 
 Docs: https://srgan-course.github.io/srgan_course/data.html.md"""
 
@@ -7,8 +7,7 @@ Docs: https://srgan-course.github.io/srgan_course/data.html.md"""
 # %% auto #0
 __all__ = ['TARGET_KEYS', 'DataError', 'fft2c', 'ifft2c', 'center_crop', 'image_from_kspace', 'ismrmrd_header', 'header_sizes',
            'write_volume', 'MRVolume', 'VolumeInfo', 'read_volume', 'check_volume', 'list_volumes', 'normalize_volume',
-           'denormalize', 'grid_offset', 'degrade', 'crop_to_multiple', 'upsample', 'lr_from_kspace', 'degrade_pair',
-           'read_slice', 'read_pair', 'iter_slices', 'vary_contrast', 'aligned_crop', 'random_crop', 'make_dataset']
+           'denormalize', 'grid_offset', 'degrade', 'crop_to_multiple', 'upsample', 'lr_from_kspace', 'degrade_pair']
 
 # %% ../nbs/00_data.ipynb #61cc5f8d
 import functools, warnings
@@ -54,7 +53,9 @@ def image_from_kspace(kspace,  # complex k-space (..., H, W), or (slices, coils,
     return mag.astype(np.float32)
 
 # %% ../nbs/00_data.ipynb #2a0d8617
-def ismrmrd_header(encoded=(640, 368, 1), recon=(320, 320, 1), encoded_fov=(280.0, 161.0, 4.5), recon_fov=(140.0, 140.0, 3.0)):
+def ismrmrd_header(
+    encoded=(640, 368, 1), recon=(320, 320, 1), encoded_fov=(280.0, 161.0, 4.5), recon_fov=(140.0, 140.0, 3.0)
+):
     "A minimal ISMRMRD XML header with the encoded and recon matrix sizes and fields of view (mm)."
     def space(tag, m, f):
         return (f"<{tag}><matrixSize><x>{m[0]}</x><y>{m[1]}</y><z>{m[2]}</z></matrixSize>"
@@ -81,8 +82,12 @@ def write_volume(path, kspace, acquisition="CORPD_FBK", patient_id="demo", heade
     with h5py.File(path, "w") as f:
         f.create_dataset("kspace", data=kspace.astype(np.complex64))
         f.create_dataset("reconstruction_esc", data=target)
-        f.create_dataset("ismrmrd_header", data=header or ismrmrd_header(encoded=(*kspace.shape[-2:], 1), recon=(*crop, 1)))
-        f.attrs.update(acquisition=acquisition, max=float(target.max()), norm=float(np.linalg.norm(target)), patient_id=patient_id)
+        f.create_dataset(
+            "ismrmrd_header", data=header or ismrmrd_header(encoded=(*kspace.shape[-2:], 1), recon=(*crop, 1))
+        )
+        f.attrs.update(
+            acquisition=acquisition, max=float(target.max()), norm=float(np.linalg.norm(target)), patient_id=patient_id
+        )
     return Path(path)
 
 
@@ -110,7 +115,8 @@ class VolumeInfo:
     shape: tuple  # (slices, H, W) of the target
     scale: float  # volume max used for normalisation
     crop: tuple = (320, 320)  # recon matrix used when the target is formed from k-space
-    lr_from: str = "target"  # "kspace": LR images come from the centre of the file's measured k-space; "target": from the magnitude target
+    # "kspace": LR images come from the centre of the file's measured k-space; "target": from the magnitude target
+    lr_from: str = "target"
 
 # %% ../nbs/00_data.ipynb #1ff6218e
 class _H5:
@@ -135,9 +141,15 @@ def _layout(f, path):
         raise DataError(f"{path}: missing keys: expected 'kspace' and/or one of {list(TARGET_KEYS)}, found {keys}")
     if ks is not None:
         if ks.ndim not in (3, 4) or not np.issubdtype(ks.dtype, np.complexfloating):
-            raise DataError(f"{path}: 'kspace' is {ks.dtype} {ks.shape}, expected complex (slices, H, W) or (slices, coils, H, W)")
+            raise DataError(
+                f"{path}: 'kspace' is {ks.dtype} {ks.shape}, expected complex (slices, H, W) or (slices, coils, H, W)"
+            )
         if ks.ndim == 4 and "reconstruction_rss" in f: key = "reconstruction_rss"
-    kind = "multicoil" if (ks is not None and ks.ndim == 4) or key == "reconstruction_rss" and "reconstruction_esc" not in f else "singlecoil"
+    kind = (
+        "multicoil"
+        if (ks is not None and ks.ndim == 4) or key == "reconstruction_rss" and "reconstruction_esc" not in f
+        else "singlecoil"
+    )
     crop = (320, 320)
     if "ismrmrd_header" in f:
         try: crop = header_sizes(f["ismrmrd_header"][()])["recon"][:2]
@@ -170,7 +182,14 @@ def read_volume(path,  # a fastMRI .h5 file (single- or multi-coil)
         header = f["ismrmrd_header"][()] if "ismrmrd_header" in f else b""
         attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
     _finite(target, key or "kspace", path)
-    return MRVolume(path, target, ks if load_kspace else None, attrs, header.decode() if isinstance(header, bytes) else str(header), kind)
+    return MRVolume(
+        path,
+        target,
+        ks if load_kspace else None,
+        attrs,
+        header.decode() if isinstance(header, bytes) else str(header),
+        kind,
+    )
 
 # %% ../nbs/00_data.ipynb #2a25ad0f
 def _fits(kspace_shape, target_shape):
@@ -178,13 +197,14 @@ def _fits(kspace_shape, target_shape):
     return all(k >= t for k, t in zip(kspace_shape, target_shape))
 
 def check_volume(path,  # a fastMRI .h5 file
-                 check_values=True,  # read the target to check for NaN/Inf (and to compute the max if no 'max' attribute)
+                 check_values=True,  # read the target to check for NaN/Inf (and for the max if no 'max' attribute)
                  check_kspace=False):  # also read the measured k-space (every byte of the file) for NaN/Inf
     "Check a volume's layout without keeping it in memory; returns its `VolumeInfo`."
     path = Path(path)
     with _H5(path) as f:
         key, kind, shape, crop = _layout(f, path)
-        measured = "kspace" in f and f.attrs.get("kspace_origin") != "magnitude"   # imports mark a k-space made from a magnitude image
+        # imports mark a k-space made from a magnitude image
+        measured = "kspace" in f and f.attrs.get("kspace_origin") != "magnitude"
         lr_from = "kspace" if measured and _fits(f["kspace"].shape[-2:], shape[1:]) else "target"
         scale = float(f.attrs["max"]) if "max" in f.attrs else None
         if check_values or check_kspace or scale is None:
@@ -197,7 +217,8 @@ def check_volume(path,  # a fastMRI .h5 file
                     raise DataError(f"{path}: slice {i} cannot be read ({e})") from None
                 mx = max(mx, float(_finite(x, key or "kspace", path, i).max()))
             scale = scale if scale is not None else mx
-    if not np.isfinite(scale) or scale <= 0: raise DataError(f"{path}: volume maximum is {scale}, expected a positive number")
+    if not np.isfinite(scale) or scale <= 0:
+        raise DataError(f"{path}: volume maximum is {scale}, expected a positive number")
     return VolumeInfo(path, key, shape, scale, crop, lr_from)
 
 def list_volumes(directory,  # folder holding fastMRI .h5 files
@@ -212,7 +233,10 @@ def list_volumes(directory,  # folder holding fastMRI .h5 files
         except DataError as e:
             if strict: raise
             bad += 1; warnings.warn(f"skipping {e}", stacklevel=2)
-    if not good: raise DataError(f"{d}: no usable fastMRI volumes (*.h5) found" + (f" ({bad} bad file(s) skipped)" if bad else ""))
+    if not good:
+        raise DataError(
+            f"{d}: no usable fastMRI volumes (*.h5) found" + (f" ({bad} bad file(s) skipped)" if bad else "")
+        )
     return good
 
 # %% ../nbs/00_data.ipynb #aa7233ae
@@ -220,7 +244,8 @@ def normalize_volume(x):
     "Divide a volume by its maximum: returns (x / scale, scale) with scale = max(x), so the result lies in [0, 1]."
     x = np.asarray(x, np.float32)
     scale = float(x.max()) if x.size else 0.0
-    if not np.isfinite(scale) or scale <= 0: raise ValueError(f"normalize_volume: the volume maximum is {scale}, expected a positive finite number")
+    if not np.isfinite(scale) or scale <= 0:
+        raise ValueError(f"normalize_volume: the volume maximum is {scale}, expected a positive finite number")
     return x / np.float32(scale), scale
 
 def denormalize(x_norm, scale):
@@ -261,11 +286,13 @@ def _separable(mat_h, x, mat_w):
 # %% ../nbs/00_data.ipynb #fef8f5b2
 def _check_image(x, name):
     x = np.asarray(x)
-    if x.ndim not in (2, 3): raise ValueError(f"{name}: expected an image (H, W) or a stack (N, H, W), got shape {x.shape}")
+    if x.ndim not in (2, 3):
+        raise ValueError(f"{name}: expected an image (H, W) or a stack (N, H, W), got shape {x.shape}")
     return x.astype(np.float32, copy=False)
 
 def _check_scale(scale):
-    if int(scale) != scale or scale < 1: raise ValueError(f"scale must be a positive integer (2, 3 or 4), got {scale!r}")
+    if int(scale) != scale or scale < 1:
+        raise ValueError(f"scale must be a positive integer (2, 3 or 4), got {scale!r}")
     return int(scale)
 
 def degrade(hr,  # HR magnitude image (H, W) or stack (N, H, W), normalised units
@@ -273,16 +300,25 @@ def degrade(hr,  # HR magnitude image (H, W) or stack (N, H, W), normalised unit
             method="kspace",  # "kspace": centred k-space truncation (physical); "bicubic": antialiased bicubic resize
             noise_sigma=0.0,  # std of complex Gaussian k-space noise per real/imag part (image units) -> Rician
             rng=None):  # seed or np.random.Generator for the noise
-    "LR (H/s, W/s) float32 made from a magnitude image; files with measured k-space use `lr_from_kspace` instead (`degrade_pair` picks)."
+    """LR (H/s, W/s) float32 made from a magnitude image; files with measured k-space use `lr_from_kspace` instead
+    (`degrade_pair` picks)."""
     hr, s = _check_image(hr, "degrade"), _check_scale(scale)
     H, W = hr.shape[-2:]
-    if H % s or W % s: raise ValueError(f"degrade: image size {(H, W)} is not a multiple of scale={s}; crop it first (crop_to_multiple)")
+    if H % s or W % s:
+        raise ValueError(
+            f"degrade: image size {(H, W)} is not a multiple of scale={s}; crop it first (crop_to_multiple)"
+        )
     h, w = H // s, W // s
     if method == "kspace":
-        if h % 2 or w % 2: raise ValueError(f"degrade: k-space truncation needs an even LR size, got {(h, w)} from {(H, W)}; crop to a multiple of {2 * s} (crop_to_multiple)")
+        if h % 2 or w % 2:
+            raise ValueError(
+                f"degrade: k-space truncation needs an even LR size, got {(h, w)} from {(H, W)}; "
+                f"crop to a multiple of {2 * s} (crop_to_multiple)"
+            )
         k = center_crop(fft2c(hr), (h, w)) / s
     elif method == "bicubic":
-        lr = np.maximum(_separable(_bicubic_down_matrix(H, s), hr, _bicubic_down_matrix(W, s)), 0)  # a magnitude is >= 0
+        # a magnitude is >= 0
+        lr = np.maximum(_separable(_bicubic_down_matrix(H, s), hr, _bicubic_down_matrix(W, s)), 0)
         if not noise_sigma: return lr.astype(np.float32)
         k = fft2c(lr)
     else: raise ValueError(f"degrade: method must be 'kspace' or 'bicubic', got {method!r}")
@@ -330,7 +366,8 @@ def upsample(lr,  # LR image (h, w) or stack (N, h, w)
 
 # %% ../nbs/00_data.ipynb #3b1f0a02
 def _lr_window(n, recon, s):
-    "One axis: (start, size) of the image window whose k-space centre makes the LR image, and (start, size) of the LR crop."
+    """One axis: (start, size) of the image window whose k-space centre makes the LR image, and (start, size) of the LR
+    crop."""
     r = min(recon, n)
     u0 = (n - r) // 2 + (r % (2 * s)) // 2      # first HR pixel (centre crop, then crop_to_multiple) in the full image
     r2 = r - r % (2 * s)
@@ -342,10 +379,12 @@ def lr_from_kspace(kspace,  # measured complex k-space (..., H, W); coils on axi
                    scale,  # integer downscaling factor s
                    crop=(320, 320),  # size of the HR target (the recon matrix), before crop_to_multiple(2s)
                    norm=1.0,  # divide by this first (the volume maximum), so noise_sigma is in normalised units
-                   noise_sigma=0.0,  # std of complex Gaussian noise added to the kept k-space (each coil, real and imaginary part)
+                   noise_sigma=0.0,  # std of complex Gaussian noise on the kept k-space (each coil, real and imaginary)
                    rng=None,  # seed or np.random.Generator for the noise
                    multicoil=None,  # coils on axis -3? None: True for (slices, coils, H, W)
-                   window=None):  # fn (h, w) -> k-space window of the kept centre, applied after the noise (a scanner's apodization filter); None: none
+                   # fn (h, w) -> k-space window of the kept centre, applied after the noise (a scanner's apodization
+                   # filter); None: none
+                   window=None):
     "LR from the centre of the measured k-space; LR pixel j sits on pixel s*j of crop_to_multiple(target, 2s)."
     k, s = np.asarray(kspace), _check_scale(scale)
     multicoil = k.ndim == 4 if multicoil is None else multicoil
@@ -365,183 +404,18 @@ def lr_from_kspace(kspace,  # measured complex k-space (..., H, W); coils on axi
 def degrade_pair(target,  # HR magnitude target (H, W) or stack (N, H, W), in the units of `norm`
                  scale,  # integer downscaling factor s
                  degradation="kspace",  # "kspace" (truncation) or "bicubic" (antialiased resize of the magnitude)
-                 kspace=None,  # the measured k-space of the same slice(s), or None; with one more axis than `target` it is multi-coil
+                 kspace=None,  # measured k-space of the same slice(s) or None (multi-coil: one axis more than `target`)
                  norm=1.0,  # divide by this (the volume maximum)
                  noise_sigma=0.0,  # complex Gaussian k-space noise std, normalised units
                  rng=None):  # seed or np.random.Generator for the noise
-    "Normalised (LR, HR): HR = crop_to_multiple(target/norm, 2s), LR from the measured k-space if given (else the magnitude)."
+    """Normalised (LR, HR): HR = crop_to_multiple(target/norm, 2s), LR from the measured k-space if given (else the
+    magnitude)."""
     s = _check_scale(scale)
-    if degradation not in ("kspace", "bicubic"): raise ValueError(f"degrade_pair: degradation must be 'kspace' or 'bicubic', got {degradation!r}")
+    if degradation not in ("kspace", "bicubic"):
+        raise ValueError(f"degrade_pair: degradation must be 'kspace' or 'bicubic', got {degradation!r}")
     target = _check_image(target, "degrade_pair")
     hr = crop_to_multiple(target / np.float32(norm), 2 * s if degradation == "kspace" else s)
     if degradation == "kspace" and kspace is not None and _fits(np.shape(kspace)[-2:], target.shape[-2:]):
         multicoil = np.ndim(kspace) == target.ndim + 1
         return lr_from_kspace(kspace, s, target.shape[-2:], norm, noise_sigma, rng, multicoil), hr
     return degrade(hr, s, degradation, noise_sigma, rng), hr
-
-# %% ../nbs/00_data.ipynb #a3ea7ea7
-def _target_slice(f, info, index):
-    "Slice `index` of the target of an open file, in original units."
-    x = f[info.key][index] if info.key else image_from_kspace(f["kspace"][index], info.crop, multicoil=f["kspace"].ndim == 4)
-    return _finite(np.asarray(x, np.float32), info.key or "kspace", info.path)
-
-def read_slice(info,  # a VolumeInfo (from check_volume)
-               index):  # slice number
-    "One normalised target slice (H, W) float32: opens the file, reads one slice, closes it."
-    with _H5(info.path) as f: return _target_slice(f, info, index) / np.float32(info.scale)
-
-def read_pair(info,  # a VolumeInfo (from check_volume)
-              index,  # slice number
-              scale,  # downscaling factor s
-              degradation="kspace",  # "kspace" or "bicubic", as in `degrade_pair`
-              noise_sigma=0.0,  # complex k-space noise std, normalised units
-              rng=None):  # seed or np.random.Generator for the noise
-    "One normalised (LR, HR) slice pair by `degrade_pair`, from the measured k-space when the file has it; one file open."
-    use_k = info.lr_from == "kspace" and degradation == "kspace"
-    with _H5(info.path) as f:
-        try:
-            x = _target_slice(f, info, index)
-            k = _finite(f["kspace"][index], "kspace", info.path, index) if use_k else None
-        except OSError as e: raise DataError(f"{info.path}: slice {index} cannot be read ({e})") from None
-    return degrade_pair(x, scale, degradation, k, info.scale, noise_sigma, rng)
-
-def _visits(infos, seed, shuffle, repeat):
-    "(VolumeInfo, slice index) pairs in a seeded order, a new one each epoch."
-    pairs = [(v, i) for v in infos for i in range(v.shape[0])]
-    epoch = 0
-    while True:
-        order = np.random.default_rng([seed, epoch]).permutation(len(pairs)) if shuffle else range(len(pairs))
-        yield from (pairs[j] for j in order)
-        epoch += 1
-        if not repeat: return
-
-def iter_slices(infos,  # list of VolumeInfo
-                seed=0,  # shuffling seed
-                shuffle=True,  # visit the (volume, slice) pairs in a random order, a new one each epoch
-                repeat=False):  # loop over epochs forever
-    "Yield (normalised slice, VolumeInfo, slice index), one slice in memory at a time."
-    for v, i in _visits(infos, seed, shuffle, repeat): yield read_slice(v, i), v, i
-
-# %% ../nbs/00_data.ipynb #b1bb15cb
-def vary_contrast(x,  # one normalised magnitude slice (H, W), values >= 0
-                  rng,  # seed or np.random.Generator
-                  gamma=(0.6, 1.6),  # range of the gamma exponent, drawn log-uniformly
-                  invert=0.3,  # probability of inverting the tissue's contrast inside the head (T2/PD-like: fluid bright)
-                  bias=0.4):  # largest peak-to-peak log-amplitude of the smooth multiplicative bias field (0.4: about ±20 %)
-    "The same anatomy under another contrast (float32, same shape and maximum): inversion inside the head, gamma, bias field."
-    rng = np.random.default_rng(rng)
-    x = np.clip(np.asarray(x, np.float32), 0, None)
-    top = float(x.max())
-    if x.ndim != 2 or top <= 0: return x
-    y = x / top
-    if rng.random() < invert:   # foreground: the smoothed image above 10 % of its maximum, holes filled, edges softened
-        head = ndimage.binary_fill_holes(ndimage.gaussian_filter(y, 2) > 0.1)
-        y = ndimage.gaussian_filter(head.astype(np.float32), 1.5) * (1 - y)
-    y = y ** np.exp(rng.uniform(*np.log(gamma)))
-    u, v = np.meshgrid(np.linspace(-1, 1, y.shape[0]), np.linspace(-1, 1, y.shape[1]), indexing="ij")
-    f = sum(c * t for c, t in zip(rng.standard_normal(5), (u, v, u * v, u * u, v * v)))
-    f = (f - f.mean()) / max(float(np.ptp(f)), 1e-6)
-    y = y * np.exp(rng.uniform(0, bias) * f)
-    return (y * (top / max(float(y.max()), 1e-12))).astype(np.float32)
-
-# %% ../nbs/00_data.ipynb #57962ed0
-def aligned_crop(lr, hr,  # one LR slice (h, w) and its HR slice (s·h, s·w), tensors
-                 s, p,  # the scale and the LR patch side
-                 seed,  # stateless seed: an int64 tensor of shape (2,)
-                 grid,  # "kspace" | "bicubic": where LR pixel j sits on the HR grid (a flip moves it on the k-space grid)
-                 augment):  # random flips and transposition, the same for both
-    "Random LR patch (p, p, 1) and the HR patch (s·p, s·p, 1) covering the same tissue on `grid`, with the same flips/rotation."
-    import tensorflow as tf
-    h, w = tf.shape(lr)[0], tf.shape(lr)[1]
-    oy = tf.random.stateless_uniform([], seed, 0, h - p, dtype=tf.int32)
-    ox = tf.random.stateless_uniform([], seed + [0, 1], 0, w - p, dtype=tf.int32)
-    lr = lr[oy:oy + p + 1, ox:ox + p + 1]
-    hr = hr[s * oy:s * oy + s * (p + 1), s * ox:s * ox + s * (p + 1)]
-    dy = dx = 0
-    if augment:
-        flips = tf.random.stateless_uniform([3], seed + [0, 2], 0, 2, dtype=tf.int32)
-        transpose = flips[2] > 0
-        lr = tf.cond(transpose, lambda: tf.transpose(lr), lambda: lr)
-        hr = tf.cond(transpose, lambda: tf.transpose(hr), lambda: hr)
-        lr = tf.cond(flips[0] > 0, lambda: lr[::-1], lambda: lr)
-        hr = tf.cond(flips[0] > 0, lambda: hr[::-1], lambda: hr)
-        lr = tf.cond(flips[1] > 0, lambda: lr[:, ::-1], lambda: lr)
-        hr = tf.cond(flips[1] > 0, lambda: hr[:, ::-1], lambda: hr)
-        if grid == "kspace": dy, dx = (s - 1) * flips[0], (s - 1) * flips[1]
-    return lr[:p, :p, None], hr[dy:dy + s * p, dx:dx + s * p, None]
-
-def random_crop(x,  # one image (h, w), a tensor
-                size,  # the patch side
-                seed,  # stateless seed: an int64 tensor of shape (2,)
-                augment):  # a random 90° rotation and flip
-    "A random (size, size, 1) patch of one image with a random flip/rotation: for images with no partner (unpaired data)."
-    import tensorflow as tf
-    x = tf.image.stateless_random_crop(x[..., None], [size, size, 1], seed)
-    if augment:
-        k = tf.random.stateless_uniform([2], seed + [0, 3], 0, 4, dtype=tf.int32)
-        x = tf.image.rot90(x, k[0])
-        x = tf.cond(k[1] > 1, lambda: x[::-1], lambda: x)
-    return x
-
-# %% ../nbs/00_data.ipynb #9c5a4824
-def make_dataset(paths,  # .h5 files (or VolumeInfo), e.g. from list_volumes
-                 scale=4,  # super-resolution factor s
-                 hr_patch=128,  # HR patch size (LR patch = hr_patch // scale)
-                 batch_size=16,  # patches per batch
-                 degradation="kspace",  # "kspace": truncation of the measured k-space (of the target's FFT if the file has none); "bicubic"
-                 noise_sigma=0.0,  # k-space noise std in normalised units, or a (low, high) range sampled per slice
-                 paired=True,  # False: LR and HR patches come from different slices (unpaired / cycle training)
-                 seed=0,  # makes slice order, noise, crops and flips deterministic
-                 augment=True,  # random flips and 90-degree rotations (the same for LR and HR when paired)
-                 repeat=True,  # loop forever (training) or one pass over the slices (evaluation)
-                 cache=False,  # keep the full LR/HR slices in memory after the first pass (small datasets; noise then fixed)
-                 contrast=0.0):  # share of slices shown under another contrast (`vary_contrast`), their LR from the new magnitude
-    "tf.data.Dataset of (lr, hr) float32 NHWC batches: (B, p, p, 1) and (B, s*p, s*p, 1) with p = hr_patch // scale."
-    import tensorflow as tf
-    s = _check_scale(scale)
-    if degradation not in ("kspace", "bicubic"): raise ValueError(f"make_dataset: degradation must be 'kspace' or 'bicubic', got {degradation!r}")
-    if hr_patch % s: raise ValueError(f"make_dataset: hr_patch={hr_patch} must be a multiple of scale={s}")
-    infos = [v if isinstance(v, VolumeInfo) else check_volume(v, check_values=False) for v in paths]
-    if not infos: raise DataError("make_dataset: no volumes given (expected a list of fastMRI .h5 files)")
-    multiple, p = (2 * s if degradation == "kspace" else s), hr_patch // s
-    for v in infos:
-        H, W = (n - n % multiple for n in v.shape[1:])
-        if min(H, W) < hr_patch + s:
-            raise DataError(f"{v.path}: slices are {v.shape[1:]}, too small for hr_patch={hr_patch} at scale {s} (need at least {hr_patch + s} pixels per side)")
-    lo, hi = (noise_sigma, noise_sigma) if np.isscalar(noise_sigma) else map(float, noise_sigma)
-
-    slices, skipped = sum(v.shape[0] for v in infos), set()   # (file, slice) found unreadable: named once, then skipped
-
-    def stream(stream_seed, with_lr, with_hr):
-        def gen():
-            for j, (v, i) in enumerate(_visits(infos, stream_seed, True, repeat and not cache)):
-                if (v.path, i) in skipped: continue
-                rng = np.random.default_rng([stream_seed, j])
-                try:
-                    sigma = rng.uniform(lo, hi) if hi > lo else lo
-                    if contrast and rng.random() < contrast:   # another contrast: the measured k-space no longer fits
-                        hr = crop_to_multiple(vary_contrast(read_slice(v, i), rng), multiple)
-                        lr = degrade(hr, s, degradation, sigma, rng) if with_lr else None
-                    elif with_lr: lr, hr = read_pair(v, i, s, degradation, sigma, rng)
-                    else: lr, hr = None, crop_to_multiple(read_slice(v, i), multiple)
-                except DataError as e:   # a bad slice is skipped, never the end of a run
-                    skipped.add((v.path, i)); warnings.warn(f"skipping {e}", stacklevel=2)
-                    if len(skipped) == slices: raise DataError("make_dataset: every slice is unreadable") from None
-                    continue
-                yield (lr, hr) if with_lr and with_hr else (lr,) if with_lr else (hr,)
-        spec = tuple(tf.TensorSpec((None, None), tf.float32) for _ in range(with_lr + with_hr))
-        ds = tf.data.Dataset.from_generator(gen, output_signature=spec)
-        if cache:
-            ds = ds.cache().shuffle(sum(v.shape[0] for v in infos), seed=stream_seed)
-            if repeat: ds = ds.repeat()
-        return ds.enumerate()
-
-    seed_of = lambda i: tf.stack([tf.cast(seed, tf.int64), i])
-    if paired:
-        ds = stream(seed, True, True).map(lambda i, x: aligned_crop(x[0], x[1], s, p, seed_of(i), degradation, augment),
-                                          num_parallel_calls=tf.data.AUTOTUNE)
-    else:
-        lr = stream(seed + 1, True, False).map(lambda i, x: random_crop(x[0], p, seed_of(i), augment), num_parallel_calls=tf.data.AUTOTUNE)
-        hr = stream(seed, False, True).map(lambda i, x: random_crop(x[0], hr_patch, seed_of(i), augment), num_parallel_calls=tf.data.AUTOTUNE)
-        ds = tf.data.Dataset.zip((lr, hr))
-    return ds.batch(batch_size, drop_remainder=repeat).prefetch(tf.data.AUTOTUNE)

@@ -35,7 +35,8 @@ class HighPass(keras.layers.Layer):
     def get_config(self): return {**super().get_config(), "kernel_size": self.kernel_size}
 
 # %% ../nbs/09_discriminators.ipynb #8bc84e9c
-D_HR_LAYERS = [(4, 2, 1), (3, 1, 2), (4, 2, 2), (3, 1, 4), (4, 2, 4), (3, 1, 8), (4, 2, 8), (3, 1, 8), (4, 2, 8)]  # (kernel, stride, width multiple)
+# (kernel, stride, width multiple)
+D_HR_LAYERS = [(4, 2, 1), (3, 1, 2), (4, 2, 2), (3, 1, 4), (4, 2, 4), (3, 1, 8), (4, 2, 8), (3, 1, 8), (4, 2, 8)]
 
 def _norm_layer(norm, name):
     if norm == "batch": return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)

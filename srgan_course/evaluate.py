@@ -271,11 +271,13 @@ def _derived_dicom(ds, image, scale, series_uid):
     import copy
     from pydicom.dataset import Dataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-    from srgan_course.formats import _ds
+    from srgan_course.dicom import _ds
     d, bits, signed = copy.deepcopy(ds), int(ds.BitsStored), int(ds.get("PixelRepresentation", 0)) == 1
     slope, intercept = float(ds.get("RescaleSlope", 1) or 1), float(ds.get("RescaleIntercept", 0) or 0)
     lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2 ** bits - 1)
-    stored = np.clip(np.round((image - intercept) / slope), lo, hi).astype(f"<{'i' if signed else 'u'}{int(ds.BitsAllocated) // 8}")
+    stored = np.clip(np.round((image - intercept) / slope), lo, hi).astype(
+        f"<{'i' if signed else 'u'}{int(ds.BitsAllocated) // 8}"
+    )
     d.Rows, d.Columns = image.shape
     if "PixelSpacing" in ds: d.PixelSpacing = [_ds(float(v) / scale) for v in ds.PixelSpacing]  # absent stays absent
     # ImagePositionPatient is kept: on the k-space grid HR pixel (0, 0) sits where LR pixel (0, 0) sat
@@ -299,7 +301,9 @@ def _upscale_dicom(src, out, upscaler, log, series=None):
     from srgan_course import formats
     scan = formats.read_scan(src, series=series, min_side=1)
     if any(int(ds.get("NumberOfFrames", 1) or 1) > 1 for ds in scan.datasets):
-        raise ValueError(f"{src}: multi-frame DICOM is not upscaled in place; import it (srgan-course import) and upscale the .h5")
+        raise ValueError(
+            f"{src}: multi-frame DICOM is not upscaled in place; import it (srgan-course import) and upscale the .h5"
+        )
     sr = upscale_slices(_magnitude_stack(scan, log), upscaler)
     series_uid = generate_uid()
     derived = [_derived_dicom(ds, img, upscaler.scale, series_uid) for ds, img in zip(scan.datasets, sr)]
@@ -308,7 +312,8 @@ def _upscale_dicom(src, out, upscaler, log, series=None):
         try: derived[0].save_as(tmp, enforce_file_format=True); os.replace(tmp, out)
         finally: tmp.unlink(missing_ok=True)
         return sr
-    if out.exists() and (not out.is_dir() or any(out.iterdir())): raise ValueError(f"output {out}: exists and is not an empty folder")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ValueError(f"output {out}: exists and is not an empty folder")
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}"); tmp.mkdir(parents=True)
     try:
         for k, d in enumerate(derived): d.save_as(tmp / f"SR{k + 1:04d}.dcm", enforce_file_format=True)
@@ -324,9 +329,12 @@ def _upscale_as_nifti(src, out, upscaler, log, axis=2, volume=None, series=None)
     from srgan_course import formats
     scan = formats.read_scan(src, axis=axis, volume=volume, series=series, min_side=1)
     guessed = scan.meta.get("geometry_guessed", [])   # formats.read_scan: what of the geometry it had to assume
-    if scan.affine is None or guessed:   # a NIfTI's sform claims scanner coordinates: never write a guessed geometry as one
-        raise ValueError(f"{src}: no complete scanner geometry to write a NIfTI with ({'; '.join(guessed) or 'none read'}); "
-                         "import it instead (srgan-course import)")
+    # a NIfTI's sform claims scanner coordinates: never write a guessed geometry as one
+    if scan.affine is None or guessed:
+        raise ValueError(
+            f"{src}: no complete scanner geometry to write a NIfTI with ({'; '.join(guessed) or 'none read'}); "
+            "import it instead (srgan-course import)"
+        )
     sr = upscale_slices(_magnitude_stack(scan, log), upscaler)
     A = upscaled_affine(scan.affine, upscaler.scale, scan.axis)
     new = nib.Nifti1Image(np.moveaxis(sr, 0, scan.axis).astype(np.float32), A)
@@ -338,24 +346,36 @@ def _upscale_as_nifti(src, out, upscaler, log, axis=2, volume=None, series=None)
     finally: tmp.unlink(missing_ok=True)
     return sr
 
-UPSCALE_FORMATS = {"h5": _upscale_h5, "nifti": _upscale_nifti, "dicom": _upscale_dicom, "png": _upscale_png, "npy": _upscale_npy,
-                   "as_nifti": _upscale_as_nifti}
+UPSCALE_FORMATS = {
+    "h5": _upscale_h5,
+    "nifti": _upscale_nifti,
+    "dicom": _upscale_dicom,
+    "png": _upscale_png,
+    "npy": _upscale_npy,
+    "as_nifti": _upscale_as_nifti,
+}
 
 def upscale_kind(src,  # the input of `upscale_file`
                  series=None):  # --series
     "How `upscale_file` writes `src`: its own format, or 'as_nifti' for a PAR/REC or a Siemens mosaic."
-    from srgan_course import formats
+    from srgan_course import dicom, formats
     kind = formats.scan_kind(src)
-    if kind == "parrec" or (kind == "dicom" and formats.is_mosaic(src, series)): return "as_nifti"
+    if kind == "parrec" or (kind == "dicom" and dicom.is_mosaic(src, series)): return "as_nifti"
     return kind
 
 def _check_output(kind, src, out):
     "ValueError unless `out` names the kind of file `upscale_file` writes for `src`."
     name = out.name.lower()
-    if kind == "nifti": ok, want = name.endswith((".nii", ".nii.gz")), "a .nii or .nii.gz file like the input"
-    elif kind == "as_nifti": ok, want = name.endswith((".nii", ".nii.gz")), "a .nii or .nii.gz file (PAR/REC and Siemens mosaics are upscaled into NIfTI)"
+    if kind == "nifti":
+        ok, want = name.endswith((".nii", ".nii.gz")), "a .nii or .nii.gz file like the input"
+    elif kind == "as_nifti":
+        ok, want = (
+            name.endswith((".nii", ".nii.gz")),
+            "a .nii or .nii.gz file (PAR/REC and Siemens mosaics are upscaled into NIfTI)",
+        )
     elif kind == "dicom" and src.is_dir(): ok, want = out.suffix == "" or out.is_dir(), "a folder for the DICOM series"
-    elif kind == "dicom": ok, want = out.suffix.lower() in ("", ".dcm", ".ima") and not out.is_dir(), "a DICOM file (.dcm) like the input"
+    elif kind == "dicom":
+        ok, want = out.suffix.lower() in ("", ".dcm", ".ima") and not out.is_dir(), "a DICOM file (.dcm) like the input"
     else: ok, want = out.suffix.lower() == src.suffix.lower(), f"a '{src.suffix.lower()}' file like the input"
     if not ok: raise ValueError(f"output {out}: expected {want}")
     if out.is_dir() and not (kind == "dicom" and src.is_dir()):
@@ -371,22 +391,29 @@ def check_upscale_target(src,  # the input of `upscale_file`
                          overwrite=False,  # --overwrite
                          axis=2,  # --axis
                          volume=None):  # --volume
-    "The kind `upscale_file` will write; ValueError naming the file or option if `src` is missing, an option does not apply, or `out` is the wrong kind or already there."
+    """The kind `upscale_file` will write; ValueError naming the file or option if `src` is missing, an option does not
+    apply, or `out` is the wrong kind or already there."""
     from srgan_course import formats
     src, out = Path(src), Path(out)
     if not src.exists(): raise FileNotFoundError(f"input not found: {src}")
     kind, read_as = upscale_kind(src, series), formats.scan_kind(src)
     if axis not in (0, 1, 2): raise ValueError(f"--axis must be 0, 1 or 2, got {axis!r}")
-    only = f"{src}: --axis and --volume apply to NIfTI and PAR/REC input (--volume also to a Siemens mosaic series); this is {read_as}"
-    if (read_as not in ("nifti", "parrec") and axis != 2) or (kind not in ("nifti", "as_nifti") and volume is not None): raise ValueError(only)
-    if read_as != "dicom" and series is not None: raise ValueError(f"{src}: --series applies to a DICOM folder; this is {read_as}")
+    only = (
+        f"{src}: --axis and --volume apply to NIfTI and PAR/REC input (--volume also to a Siemens mosaic series); "
+        f"this is {read_as}"
+    )
+    if (read_as not in ("nifti", "parrec") and axis != 2) or (kind not in ("nifti", "as_nifti") and volume is not None):
+        raise ValueError(only)
+    if read_as != "dicom" and series is not None:
+        raise ValueError(f"{src}: --series applies to a DICOM folder; this is {read_as}")
     _check_output(kind, src, out)
-    if out.is_file() and not overwrite: raise ValueError(f"output {out}: exists; pass --overwrite to replace it")   # a series folder: its writer checks
+    # a series folder: its writer checks
+    if out.is_file() and not overwrite: raise ValueError(f"output {out}: exists; pass --overwrite to replace it")
     return kind
 
 # %% ../nbs/15_evaluation.ipynb #5b1e2c12
 def upscale_file(src,  # a fastMRI .h5, NIfTI, DICOM file or series folder, PAR/REC, .png/.tif, or .npy 2-D slice
-                 out,  # output path of the same kind (a folder for a DICOM series; a NIfTI for PAR/REC and Siemens mosaics)
+                 out,  # output path of the same kind (DICOM series: a folder; PAR/REC and Siemens mosaics: a NIfTI)
                  weights=None,  # a .keras file, a run folder or an `Upscaler`; None: the shipped weights
                  scale=4,  # scale of the shipped weights (ignored when `weights` is given)
                  realism=0.0,  # A in [0, 1] for the shipped weights (see `load_generator`)
@@ -414,27 +441,39 @@ def evaluate_model(volumes,  # fastMRI .h5 paths, a folder of them, or MRVolume 
                    weights=None,  # a .keras file, a run folder, an `Upscaler`; None: the shipped weights
                    scale=4,  # upscaling factor (must match the model)
                    realism=0.0,  # A in [0, 1] for the shipped weights (see `load_generator`)
-                   degradation="kspace",  # "kspace": LR from the measured k-space when the file has it, else truncated (data.degrade_pair); or "bicubic"
+                   degradation="kspace",  # "kspace": truncated k-space, measured if any (data.degrade_pair) | "bicubic"
                    noise_sigma=0.0,  # noise added in k-space, normalised units
                    slices=None,  # central slices per volume (None: all)
                    seed=0,  # seed of the degradation noise
-                   critic=False):  # True: also the fresh critic's accuracy (chapter 04; a small CNN trained per method and volume)
-    "fastMRI PSNR/SSIM/NMSE, HFEN and the spectral gap (and the critic's accuracy) of the model and both baselines on `volumes`, as a JSON-ready dict."
+                   # True: also the fresh critic's accuracy (chapter 04; a small CNN trained per method and volume)
+                   critic=False):
+    """fastMRI PSNR/SSIM/NMSE, HFEN and the spectral gap (and the critic's accuracy) of the model and both baselines on
+    `volumes`, as a JSON-ready dict."""
     if isinstance(volumes, (str, Path)):
-        if Path(volumes).is_dir(): volumes = data.list_volumes(volumes, check_kspace=True)   # it reads every byte anyway
-        elif not Path(volumes).exists(): raise FileNotFoundError(f"data not found: {volumes} (expected a folder of fastMRI .h5 volumes)")
+        # it reads every byte anyway
+        if Path(volumes).is_dir():
+            volumes = data.list_volumes(volumes, check_kspace=True)
+        elif not Path(volumes).exists():
+            raise FileNotFoundError(f"data not found: {volumes} (expected a folder of fastMRI .h5 volumes)")
     upscaler = _upscaler_for(weights, scale, realism)
     if upscaler.scale != scale: raise ValueError(f"the model upscales x{upscaler.scale}, but --scale is {scale}")
     cmp = metrics.compare(volumes, {"model": upscaler}, scale=scale, degradation=degradation,
                           noise_sigma=noise_sigma, slices=slices, seed=seed, critic=critic)
     summary = {r["method"]: {k: float(r[k]) for k in metrics.SCORES if k in r} for r in cmp.summary()}
     best = metrics.best_baseline(cmp)
-    return dict(scale=scale, realism=check_realism(realism), degradation=degradation, noise_sigma=noise_sigma,
-                volumes=len({r["volume"] for r in cmp.per_volume}), slices=sum(r["slices"] for r in cmp.per_volume if r["method"] == "model"),
-                **summary, best_baseline=best,
-                gain_db=summary["model"]["psnr"] - summary[best]["psnr"],
-                gain_ssim=summary["model"]["ssim"] - summary[best]["ssim"],
-                per_volume=cmp.per_volume)
+    return dict(
+        scale=scale,
+        realism=check_realism(realism),
+        degradation=degradation,
+        noise_sigma=noise_sigma,
+        volumes=len({r["volume"] for r in cmp.per_volume}),
+        slices=sum(r["slices"] for r in cmp.per_volume if r["method"] == "model"),
+        **summary,
+        best_baseline=best,
+        gain_db=summary["model"]["psnr"] - summary[best]["psnr"],
+        gain_ssim=summary["model"]["ssim"] - summary[best]["ssim"],
+        per_volume=cmp.per_volume,
+    )
 
 # %% ../nbs/15_evaluation.ipynb #01f25d42
 NOISE_LEVELS = (0.0, 0.01, 0.025, 0.05)  # σ of the complex k-space noise (volume maximum 1): see the prose above
@@ -442,7 +481,7 @@ NOISE_LEVELS = (0.0, 0.01, 0.025, 0.05)  # σ of the complex k-space noise (volu
 def noise_benchmark(paths,  # held-out fastMRI volumes (e.g. real_data.heldout_split(...)[1])
                     scales=(4, 2),  # upscaling factors; the shipped weights of each (or `weights`)
                     sigmas=NOISE_LEVELS,  # noise levels
-                    weights=None,  # None: the shipped weights per scale; or {scale: .keras file / run folder / Upscaler}
+                    weights=None,  # None: shipped weights per scale; or {scale: .keras file / run folder / Upscaler}
                     slices=None,  # central slices per volume (None: all)
                     seed=0,  # seed of the noise (the same noise for every method)
                     log=print):  # a line per scale and level (None: silent)
@@ -457,24 +496,42 @@ def noise_benchmark(paths,  # held-out fastMRI volumes (e.g. real_data.heldout_s
     return rows
 
 def benchmark_summary(rows):  # from noise_benchmark
-    "Per scale and noise level, means over volumes: each method's PSNR and SSIM, and the model's gain over the better baseline."
+    """Per scale and noise level, means over volumes: each method's PSNR and SSIM, and the model's gain over the better
+    baseline."""
     out = []
     for s, sigma in dict.fromkeys((r["scale"], r["noise_sigma"]) for r in rows):
-        mean = {m: {k: float(np.mean([r[k] for r in rows if (r["scale"], r["noise_sigma"], r["method"]) == (s, sigma, m)]))
-                    for k in ("psnr", "ssim")} for m in ("zero_fill", "bicubic", "model")}
+        mean = {
+            m: {
+                k: float(np.mean([r[k] for r in rows if (r["scale"], r["noise_sigma"], r["method"]) == (s, sigma, m)]))
+                for k in ("psnr", "ssim")
+            }
+            for m in ("zero_fill", "bicubic", "model")
+        }
         best = max(("zero_fill", "bicubic"), key=lambda m: mean[m]["psnr"])
-        out.append(dict(scale=s, noise_sigma=sigma, volumes=len({r["volume"] for r in rows if (r["scale"], r["noise_sigma"]) == (s, sigma)}),
-                        **{f"{m}_{k}": v for m, d in mean.items() for k, v in d.items()},
-                        gain_db=mean["model"]["psnr"] - mean[best]["psnr"],
-                        gain_ssim=mean["model"]["ssim"] - max(mean["zero_fill"]["ssim"], mean["bicubic"]["ssim"])))
+        out.append(
+            dict(
+                scale=s,
+                noise_sigma=sigma,
+                volumes=len({r["volume"] for r in rows if (r["scale"], r["noise_sigma"]) == (s, sigma)}),
+                **{f"{m}_{k}": v for m, d in mean.items() for k, v in d.items()},
+                gain_db=mean["model"]["psnr"] - mean[best]["psnr"],
+                gain_ssim=mean["model"]["ssim"] - max(mean["zero_fill"]["ssim"], mean["bicubic"]["ssim"]),
+            )
+        )
     return out
 
 def benchmark_table(summary):  # from benchmark_summary
     "The summary as the README's markdown table: PSNR / SSIM per method, the gain over the better baseline."
-    head = "| scale | noise σ | zero-fill PSNR / SSIM | bicubic PSNR / SSIM | G_HR PSNR / SSIM | gain (dB) | SSIM gain |\n|---|---|---|---|---|---|---|\n"
+    head = (
+        "| scale | noise σ | zero-fill PSNR / SSIM | bicubic PSNR / SSIM | G_HR PSNR / SSIM | gain (dB) | SSIM gain |\n"
+        "|---|---|---|---|---|---|---|\n"
+    )
     cell = lambda r, m: f"{r[m + '_psnr']:.2f} / {r[m + '_ssim']:.3f}"
-    return head + "".join(f"| ×{r['scale']} | {r['noise_sigma']:g} | {cell(r, 'zero_fill')} | {cell(r, 'bicubic')} | {cell(r, 'model')} "
-                          f"| {r['gain_db']:+.2f} | {r['gain_ssim']:+.3f} |\n" for r in summary)
+    return head + "".join(
+        f"| ×{r['scale']} | {r['noise_sigma']:g} | {cell(r, 'zero_fill')} | {cell(r, 'bicubic')} | {cell(r, 'model')} "
+        f"| {r['gain_db']:+.2f} | {r['gain_ssim']:+.3f} |\n"
+        for r in summary
+    )
 
 # %% ../nbs/15_evaluation.ipynb #3c03a991
 def comparison_figure(hr,  # ground-truth slice (H, W), normalised
@@ -485,7 +542,11 @@ def comparison_figure(hr,  # ground-truth slice (H, W), normalised
     "A figure: images with PSNR/SSIM (top), absolute error maps (middle), zoomed crops (bottom)."
     import matplotlib.pyplot as plt
     maxval = float(maxval or hr.max())
-    cols = ({"LR": np.kron(lr, np.ones((hr.shape[0] // lr.shape[0],) * 2))} if lr is not None else {}) | dict(outputs) | {"HR": hr}
+    cols = (
+        ({"LR": np.kron(lr, np.ones((hr.shape[0] // lr.shape[0],) * 2))} if lr is not None else {})
+        | dict(outputs)
+        | {"HR": hr}
+    )
     r, c, n = crop or (hr.shape[0] // 2 - hr.shape[0] // 8, hr.shape[1] // 2 - hr.shape[1] // 8, hr.shape[0] // 4)
     fig, axes = plt.subplots(3, len(cols), figsize=(2.2 * len(cols), 6.6), squeeze=False)
     for j, (name, img) in enumerate(cols.items()):

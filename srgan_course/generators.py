@@ -105,8 +105,11 @@ def build_g_hr(channels=1,  # image channels: 1 for MRI, 3 for RGB (the original
                name="G_HR",
                alpha_init=math.log(2.0),  # initial log-scale of the projection radius (the paper: log 2)
                upsample="bilinear",  # the base upsampler: "bilinear" (the paper) or "zero_fill" (k-space data)
-               projection=True):  # cap the residual by the L2 projection (the paper); False: subtract it as is (noise-free k-space MR, below)
-    "SRResDNet: LR (B, h, w, channels) -> HR (B, s·h, s·w, channels) in [0, 1], upsample then subtract a projected residual."
+               # cap the residual by the L2 projection (the paper); False: subtract it as is (noise-free k-space MR,
+               # below)
+               projection=True):
+    """SRResDNet: LR (B, h, w, channels) -> HR (B, s·h, s·w, channels) in [0, 1], upsample then subtract a projected
+    residual."""
     _check_builder_args(channels=channels, scale=scale, width=width, num_blocks=num_blocks)
     lr = keras.Input((None, None, channels), name="lr")
     up = GridUpsample(scale, grid, interpolation=upsample, dtype="float32", name="upsample")(lr)
@@ -120,7 +123,8 @@ def build_g_hr(channels=1,  # image channels: 1 for MRI, 3 for RGB (the original
 
 # %% ../nbs/08_generators.ipynb #6a8da16b
 def g_hr_stages(model, lr):
-    "Intermediate tensors of a G_HR model on `lr`: dict of upsampled, sigma, residual, projected, output (no sigma/projected without the projection)."
+    """Intermediate tensors of a G_HR model on `lr`: dict of upsampled, sigma, residual, projected, output (no
+    sigma/projected without the projection)."""
     names = {"upsampled": "upsample", "sigma": "noise_estimator", "residual": "decoder", "projected": "projection"}
     names = {k: v for k, v in names.items() if any(l.name == v for l in model.layers)}  # no projection: no sigma either
     probe = keras.Model(model.input, [model.get_layer(v).output for v in names.values()] + [model.output])
@@ -136,7 +140,11 @@ def build_g_lr(channels=1,  # image channels
     "Degradation generator: HR (B, H, W, channels) -> LR (B, H/s, W/s, channels) in [0, 1]."
     _check_builder_args(channels=channels, scale=scale, width=width, num_blocks=num_blocks)
     if grid not in ("bicubic", "kspace"): raise ValueError(f"grid: expected 'bicubic' or 'kspace', got {grid!r}")
-    down = (lambda **kw: GridDownsample(scale, **kw)) if grid == "kspace" else (lambda **kw: keras.layers.AveragePooling2D(scale, **kw))
+    down = (
+        (lambda **kw: GridDownsample(scale, **kw))
+        if grid == "kspace"
+        else (lambda **kw: keras.layers.AveragePooling2D(scale, **kw))
+    )
     hr = keras.Input((None, None, channels), name="hr")
     h = WeightNormConv2D(width, 5, padding="reflect", name="encoder")(hr)
     for b in range(num_blocks):
@@ -175,7 +183,8 @@ class Upscaler:
 
     @property
     def min_size(self):
-        "Smallest LR side (pixels) the network accepts, found once by trying it: its reflect paddings need a few pixels."
+        """Smallest LR side (pixels) the network accepts, found once by trying it: its reflect paddings need a few
+        pixels."""
         def accepts(n):
             try: self._fn(tf.zeros((1, n, n, 1))); return True
             except (tf.errors.InvalidArgumentError, ValueError): return False
@@ -185,7 +194,10 @@ class Upscaler:
     def check_size(self, h, w):  # LR slice height and width
         "ValueError naming the minimum if an (h, w) slice is too small for the network."
         if min(h, w) < 16 and min(h, w) < self.min_size:  # 16 pixels and more always fit: no probing for real slices
-            raise ValueError(f"slices of {h}×{w} pixels are smaller than the network's minimum input of {self.min_size}×{self.min_size} pixels")
+            raise ValueError(
+                f"slices of {h}×{w} pixels are smaller than the network's minimum input of "
+                f"{self.min_size}×{self.min_size} pixels"
+            )
 
     def __call__(self, lr):  # (N, h, w) stack or one (h, w) slice, normalised
         lr = np.asarray(lr, np.float32)
@@ -230,7 +242,8 @@ def hr_margin(self: Upscaler):
 
 @patch
 def tiled(self: Upscaler, x, tile):  # one normalised LR slice (h, w), the tile side in LR pixels
-    "Super-resolve one slice: the upsampling, σ and the L2 projection on the whole slice, the convolutions tile by tile."
+    """Super-resolve one slice: the upsampling, σ and the L2 projection on the whole slice, the convolutions tile by
+    tile."""
     if self._local is None:   # two traced pieces of the model: LR -> upsampled base, base -> residual
         spec = tf.TensorSpec((None, None, None, 1), tf.float32)
         base_model = keras.Model(self.model.input, self.model.get_layer("upsample").output)
@@ -248,7 +261,9 @@ def tiled(self: Upscaler, x, tile):  # one normalised LR slice (h, w), the tile 
             read_top, read_left = max(top - margin, 0), max(left - margin, 0)
             part = up[None, read_top:min(bottom + margin, height), read_left:min(right + margin, width), None]
             r = np.asarray(refine(tf.constant(part)))
-            residual[top:bottom, left:right] = r[0, top - read_top:bottom - read_top, left - read_left:right - read_left, 0]
+            residual[top:bottom, left:right] = r[
+                0, top - read_top : bottom - read_top, left - read_left : right - read_left, 0
+            ]
     if "projection" in {l.name for l in self.model.layers}:   # the global steps, once on the whole slice
         sigma = self.model.get_layer("noise_estimator")(up[None, ..., None])
         residual = np.asarray(self.model.get_layer("projection")(residual[None, ..., None], sigma))[0, ..., 0]

@@ -56,8 +56,10 @@ class WeightNormConv2D(keras.layers.Layer):
             raise ValueError(f"padding: expected 'reflect', 'same' or 'valid', got {padding!r}")
         if transpose and (strides != 1 or padding == "reflect"):
             raise ValueError("transpose=True supports strides=1 with padding 'same' or 'valid' only")
-        self.filters, self.kernel_size, self.strides = int(filters), int(kernel_size), int(strides)  # output channels, k, stride
-        self.padding, self.transpose = padding, bool(transpose)  # 'reflect' | 'same' (zeros) | 'valid'; transposed conv?
+        # output channels, k, stride
+        self.filters, self.kernel_size, self.strides = int(filters), int(kernel_size), int(strides)
+        # 'reflect' | 'same' (zeros) | 'valid'; transposed conv?
+        self.padding, self.transpose = padding, bool(transpose)
         self.zero_mean, self.use_bias = bool(zero_mean), bool(use_bias)
         self.input_spec = keras.layers.InputSpec(ndim=4)
 
@@ -67,7 +69,9 @@ class WeightNormConv2D(keras.layers.Layer):
         # forward conv: (k, k, cin, filters); transposed conv: tf.nn.conv2d_transpose layout (k, k, filters, cin)
         shape = (k, k, self.filters, cin) if self.transpose else (k, k, cin, self.filters)
         self.v = self.add_weight(name="v", shape=shape, initializer="he_normal", autocast=False)
-        self.g = self.add_weight(name="g", shape=(shape[-1],), initializer=keras.initializers.Constant(math.sqrt(2.0)), autocast=False)
+        self.g = self.add_weight(
+            name="g", shape=(shape[-1],), initializer=keras.initializers.Constant(math.sqrt(2.0)), autocast=False
+        )
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros") if self.use_bias else None
         self.input_spec = keras.layers.InputSpec(ndim=4, axes={-1: cin})
 
@@ -112,7 +116,8 @@ class ResidualBlock(keras.layers.Layer):
     "Pre-activation residual block: x + conv(PReLU(conv(PReLU(x)))), without the `+ x` if `first`."
     def __init__(self, filters, kernel_size=3, first=False, **kwargs):
         super().__init__(**kwargs)
-        self.filters, self.kernel_size, self.first = int(filters), int(kernel_size), bool(first)  # channels, k, no skip?
+        # channels, k, no skip?
+        self.filters, self.kernel_size, self.first = int(filters), int(kernel_size), bool(first)
         self.act1, self.act2 = prelu(name="prelu1"), prelu(name="prelu2")
         self.conv1 = WeightNormConv2D(self.filters, self.kernel_size, name="conv1")
         self.conv2 = WeightNormConv2D(self.filters, self.kernel_size, name="conv2")
@@ -137,7 +142,8 @@ class ResidualBlock(keras.layers.Layer):
 
 # %% ../nbs/07_residual_learning.ipynb #e615ae87
 def instance_norm(name=None):
-    "Instance normalisation: Keras GroupNormalization with one group per channel, ε = 1e-5 (as PyTorch's InstanceNorm2d)."
+    """Instance normalisation: Keras GroupNormalization with one group per channel, ε = 1e-5 (as PyTorch's
+    InstanceNorm2d)."""
     return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
 
 # %% ../nbs/07_residual_learning.ipynb #b6a324c7
@@ -243,7 +249,9 @@ class RicianNoise(keras.layers.Layer):
         self.sigma_init = float(sigma_init)
 
     def build(self, shape):
-        self.log_sigma = self.add_weight(name="log_sigma", shape=(), initializer=keras.initializers.Constant(np.log(self.sigma_init)))
+        self.log_sigma = self.add_weight(
+            name="log_sigma", shape=(), initializer=keras.initializers.Constant(np.log(self.sigma_init))
+        )
 
     def call(self, x):
         s = tf.cast(tf.exp(self.log_sigma), x.dtype)

@@ -79,13 +79,16 @@ def vgg19_weights_help(flag="--perceptual-weights"): # how the option is spelled
             f"or {flag} imagenet to use ~/.keras/models/ (downloading the file once if it is not there)")
 
 def _offline_help(reason):
-    return (f"Could not get the ImageNet VGG19 weights ({reason}). Offline? Download {VGG19_WEIGHTS_FILE} from "
-            f"{VGG19_WEIGHTS_URL} on a machine with internet (or copy ~/.keras/models/{VGG19_WEIGHTS_FILE} from one where "
-            f"Keras already has it), then pass its path: PerceptualLoss(weights='/path/to/{VGG19_WEIGHTS_FILE}') or "
-            f"srgan-course train --perceptual-weights /path/to/{VGG19_WEIGHTS_FILE}; weights='random' is an untrained VGG19.")
+    return (
+        f"Could not get the ImageNet VGG19 weights ({reason}). Offline? Download {VGG19_WEIGHTS_FILE} from "
+        f"{VGG19_WEIGHTS_URL} on a machine with internet (or copy ~/.keras/models/{VGG19_WEIGHTS_FILE} from one where "
+        f"Keras already has it), then pass its path: PerceptualLoss(weights='/path/to/{VGG19_WEIGHTS_FILE}') or "
+        f"srgan-course train --perceptual-weights /path/to/{VGG19_WEIGHTS_FILE}; "
+        "weights='random' is an untrained VGG19."
+    )
 
 def imagenet_vgg19_weights(origin=VGG19_WEIGHTS_URL, # where to download from
-                           cache_dir=None,          # Keras cache folder (default ~/.keras); the file goes in <cache_dir>/models
+                           cache_dir=None,          # Keras cache folder (default ~/.keras); saved in <cache_dir>/models
                           ) -> str:
     "Path of the cached ImageNet VGG19 (no top) weights, downloaded once; one clear error if that fails."
     try:
@@ -102,11 +105,12 @@ def _vgg_layer_names():
 class PerceptualLoss:
     "Per-example distance (B,) between VGG19 features of hr and sr; the frozen extractor is built once."
     def __init__(self, layer="block5_conv4",  # VGG19 layer name, e.g. "block5_conv4" (SRResCGAN), "block2_conv2"
-                 weights=None,            # "imagenet" | path to the no-top .h5 file | "random" or None: untrained VGG19 (tests)
+                 weights=None,            # "imagenet" | no-top .h5 path | "random" or None: untrained VGG19 (tests)
                  before_activation=True,  # conv features before their ReLU (SRResCGAN / ESRGAN)
                  distance="l1",           # "l1" (SRResCGAN) | "l2" (Guerreiro et al.)
                 ):
-        if layer not in _vgg_layer_names(): raise ValueError(f"unknown VGG19 layer={layer!r}; choose one of {', '.join(_vgg_layer_names())}")
+        if layer not in _vgg_layer_names():
+            raise ValueError(f"unknown VGG19 layer={layer!r}; choose one of {', '.join(_vgg_layer_names())}")
         if distance not in ("l1", "l2"): raise ValueError(f"distance must be 'l1' or 'l2', got {distance!r}")
         self.layer, self.distance, self.before_activation = layer, distance, before_activation
         self.weights = self._resolve_weights(weights)
@@ -147,7 +151,9 @@ def __call__(self:PerceptualLoss, hr, sr):
     return per_example_mean(tf.abs(diff) if self.distance == "l1" else tf.square(diff))
 
 # %% ../nbs/10_sr_losses.ipynb #b63b5908
-LOSS_WEIGHT_DEFAULTS = dict(content=10.0, perceptual=1.0, adversarial=1.0, tv=1.0, cycle=10.0, backward=10.0, degradation=1.0)
+LOSS_WEIGHT_DEFAULTS = dict(
+    content=10.0, perceptual=1.0, adversarial=1.0, tv=1.0, cycle=10.0, backward=10.0, degradation=1.0
+)
 LOSS_WEIGHT_SOURCES = dict(
     content="SRResCGAN (Umer et al. 2020): 10 x L1; Guerreiro et al. 2023 use 5",
     perceptual="SRResCGAN: 1 x VGG19 conv5_4 (before ReLU)",
@@ -155,23 +161,35 @@ LOSS_WEIGHT_SOURCES = dict(
     tv="SRResCGAN: 1 x gradient-difference (TV) loss",
     cycle="SRResCycGAN (Umer & Micheloni 2020): 10 x L1 cycle loss",
     backward="CycleGAN (Zhu et al. 2017): 10 x the backward cycle |G_HR(G_LR(x)) - x| (unpaired LR only)",
-    degradation="CycleGAN: 1 x D_LR's adversarial loss on G_LR's output, which learns the scanner's noise σ (unpaired LR only)")
+    degradation="CycleGAN: 1 x D_LR's adversarial loss on G_LR's output, which learns the scanner's noise σ "
+    "(unpaired LR only)",
+)
 
 class LossWeights(tf.Module):
     "The loss weights as non-trainable float32 tf.Variables: assignable while a compiled step runs."
-    def __init__(self, content=10.0, perceptual=1.0, adversarial=1.0, tv=1.0, cycle=10.0, backward=10.0, degradation=1.0,
-                 name="loss_weights"):
+    def __init__(self, content=10.0, perceptual=1.0, adversarial=1.0, tv=1.0, cycle=10.0, backward=10.0,
+                 degradation=1.0, name="loss_weights"):
         super().__init__(name=name)
-        values = dict(content=content, perceptual=perceptual, adversarial=adversarial, tv=tv, cycle=cycle, backward=backward,
-                      degradation=degradation)
+        values = dict(
+            content=content,
+            perceptual=perceptual,
+            adversarial=adversarial,
+            tv=tv,
+            cycle=cycle,
+            backward=backward,
+            degradation=degradation,
+        )
         self._check(values)
         self.names = tuple(values)
-        self.lambdas = {k: tf.Variable(float(v), trainable=False, dtype=tf.float32, name=f"lambda_{k}") for k, v in values.items()}
+        self.lambdas = {
+            k: tf.Variable(float(v), trainable=False, dtype=tf.float32, name=f"lambda_{k}") for k, v in values.items()
+        }
 
     @staticmethod
     def _check(values):
         for k, v in values.items():
-            if not np.isfinite(float(v)) or float(v) < 0: raise ValueError(f"loss weight {k} must be a finite number >= 0, got {v!r}")
+            if not np.isfinite(float(v)) or float(v) < 0:
+                raise ValueError(f"loss weight {k} must be a finite number >= 0, got {v!r}")
 
     def __getitem__(self, name): return self.lambdas[name]
     def __repr__(self): return "LossWeights(" + ", ".join(f"{k}={v:g}" for k, v in self.as_dict().items()) + ")"
@@ -194,12 +212,14 @@ def generator_total(terms: dict,          # name -> per-example loss (B,), names
                    ):
     "(total (B,), {name: weighted term (B,)}) = weighted sum of the loss terms."
     unknown = sorted(set(terms) - set(weights.names))
-    if unknown: raise ValueError(f"unknown loss term(s) {unknown}; terms must be named among {', '.join(weights.names)}")
+    if unknown:
+        raise ValueError(f"unknown loss term(s) {unknown}; terms must be named among {', '.join(weights.names)}")
     if not terms: raise ValueError("terms is empty: give at least one loss term")
     weighted, first = {}, None
     for name, term in terms.items():
         term = as_float(term)
-        if term.shape.rank != 1: raise ValueError(f"loss term {name!r} must be per-example with shape (B,), got {tuple(term.shape)}")
+        if term.shape.rank != 1:
+            raise ValueError(f"loss term {name!r} must be per-example with shape (B,), got {tuple(term.shape)}")
         first = first or (name, term)
         check_same_shape(first[1], term, (f"term {first[0]!r}", f"term {name!r}"))
         weighted[name] = tf.cast(weights[name], term.dtype) * term
@@ -304,11 +324,18 @@ def score(self:LiveSR):
 
 # %% ../nbs/10_sr_losses.ipynb #62743ae3
 def show_live_sr(problem: LiveSR, losses=None):
-    "A held-out slice (ground truth, bicubic, the network's output, with PSNRs) and a bar chart of the weighted loss terms."
+    """A held-out slice (ground truth, bicubic, the network's output, with PSNRs) and a bar chart of the weighted loss
+    terms."""
     fig, axs = plt.subplots(1, 4, figsize=(12, 3), gridspec_kw=dict(width_ratios=[1, 1, 1, 1.2]))
     score, lr = problem.score(), problem.test_lr[:1]
-    for ax, (title, im) in zip(axs, [("held-out ground truth", problem.test_hr[:1]), (f"bicubic {score['bicubic']:.2f} dB", problem.bicubic(lr)),
-                                     (f"network after {problem.steps_done} steps {score['model']:.2f} dB", problem(lr))]):
+    for ax, (title, im) in zip(
+        axs,
+        [
+            ("held-out ground truth", problem.test_hr[:1]),
+            (f"bicubic {score['bicubic']:.2f} dB", problem.bicubic(lr)),
+            (f"network after {problem.steps_done} steps {score['model']:.2f} dB", problem(lr)),
+        ],
+    ):
         ax.imshow(np.asarray(im)[0, :, :, 0], cmap="gray", vmin=0, vmax=1); ax.set(title=title, xticks=[], yticks=[])
     if losses:
         names = list(losses["weighted"]); axs[3].barh(names, [losses["weighted"][k] for k in names])

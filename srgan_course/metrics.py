@@ -60,9 +60,11 @@ def psnr(gt, pred, maxval=None):
 
 # %% ../nbs/04_metrics.ipynb #cf3b7f5d
 def ssim(gt, pred, maxval=None):
-    "Mean over slices of scikit-image SSIM (7×7 uniform window); data range `maxval`, default the volume maximum (fastMRI)."
+    """Mean over slices of scikit-image SSIM (7×7 uniform window); data range `maxval`, default the volume maximum
+    (fastMRI)."""
     gt, pred = _check_pair(gt, pred)
-    if min(gt.shape[1:]) < 7: raise ValueError(f"gt slices must be at least 7×7 pixels (the SSIM window), got {gt.shape[1:]}")
+    if min(gt.shape[1:]) < 7:
+        raise ValueError(f"gt slices must be at least 7×7 pixels (the SSIM window), got {gt.shape[1:]}")
     data_range = _data_range(gt, maxval)
     total = sum(structural_similarity(g, p, data_range=data_range) for g, p in zip(gt, pred))
     return float(total / gt.shape[0])
@@ -94,7 +96,9 @@ def tf_ssim(gt, pred, max_val=1.0, win_size=7, k1=0.01, k2=0.03):
     "Per-example SSIM of NHWC batches, shape (B,), matching scikit-image / fastMRI (uniform window, sample covariance)."
     gt, pred = _nhwc_pair(gt, pred)
     if any(d is not None and d < win_size for d in gt.shape[1:3]):
-        raise ValueError(f"gt images must be at least {win_size}×{win_size} pixels (the SSIM window), got {gt.shape[1:3]}")
+        raise ValueError(
+            f"gt images must be at least {win_size}×{win_size} pixels (the SSIM window), got {gt.shape[1:3]}"
+        )
     data_range = tf.reshape(tf.cast(max_val, tf.float32), [-1, 1, 1, 1])
     c1, c2 = tf.square(k1 * data_range), tf.square(k2 * data_range)
     window_mean = lambda t: tf.nn.avg_pool2d(t, win_size, strides=1, padding="VALID")
@@ -110,7 +114,8 @@ def tf_ssim(gt, pred, max_val=1.0, win_size=7, k1=0.01, k2=0.03):
 SPECTRUM_RINGS = 24  # log-spaced frequency rings of the radially averaged spectra
 
 def mean_spectrum(stack, n_bins=SPECTRUM_RINGS):
-    "(ring frequencies in cycles per pixel, power): chapter 03's radially averaged power spectrum, averaged over the slices of `stack`."
+    """(ring frequencies in cycles per pixel, power): chapter 03's radially averaged power spectrum, averaged over the
+    slices of `stack`."""
     from srgan_course.phantoms import radial_power_spectrum   # chapter 03
     spectra = [radial_power_spectrum(x, n_bins) for x in _as_volume(stack, "stack")]
     return spectra[0][0], np.mean([p for _, p in spectra], 0)
@@ -121,17 +126,22 @@ def _band_powers(gt, pred, lowest, highest=0.5):
     f, p_gt = mean_spectrum(gt)
     _, p_pred = mean_spectrum(pred)
     band = (f >= lowest) & (f <= highest)
-    if band.sum() < 2: raise ValueError(f"images of {gt.shape[1:]} pixels have {band.sum()} frequency ring(s) in the band "
-                                        f"{lowest:.3g}…{highest:.3g} cycles/pixel: need at least 2 (larger images)")
+    if band.sum() < 2:
+        raise ValueError(
+            f"images of {gt.shape[1:]} pixels have {band.sum()} frequency ring(s) in the band "
+            f"{lowest:.3g}…{highest:.3g} cycles/pixel: need at least 2 (larger images)"
+        )
     return p_gt[band], p_pred[band]
 
 def spectral_gap(gt, pred, scale):
-    "dB of pred's mean power over gt's in the band the ×`scale` LR image does not carry (1/(2·scale) … 0.5 cycles/pixel): 0 = gt's texture, < 0 too smooth."
+    """dB of pred's mean power over gt's in the band the ×`scale` LR image does not carry (1/(2·scale) … 0.5
+    cycles/pixel): 0 = gt's texture, < 0 too smooth."""
     p_gt, p_pred = _band_powers(gt, pred, 0.5 / scale)
     return float(10 * np.log10(p_pred.mean() / p_gt.mean()))
 
 def band_spectrum_error(gt, pred, scale):
-    "(mean |10·log10(P_pred/P_gt)|, mean 10·log10(P_pred/P_gt)) in dB, ring by ring over the octave above the LR Nyquist, 1/(2s) … 1/s."
+    """(mean |10·log10(P_pred/P_gt)|, mean 10·log10(P_pred/P_gt)) in dB, ring by ring over the octave above the LR
+    Nyquist, 1/(2s) … 1/s."""
     p_gt, p_pred = _band_powers(gt, pred, 0.5 / scale, 1.0 / scale)
     ratio = 10 * np.log10(p_pred / p_gt)
     return float(np.mean(np.abs(ratio))), float(np.mean(ratio))
@@ -149,7 +159,8 @@ def log_kernel(sigma=HFEN_SIGMA, size=15):
     return k - k.mean()
 
 def hfen(gt, pred, sigma=HFEN_SIGMA):
-    "High-frequency error norm ‖LoG(pred) − LoG(gt)‖₂ / ‖LoG(gt)‖₂ of an image or volume, the 2-D LoG applied slice by slice."
+    """High-frequency error norm ‖LoG(pred) − LoG(gt)‖₂ / ‖LoG(gt)‖₂ of an image or volume, the 2-D LoG applied slice by
+    slice."""
     from scipy.ndimage import convolve
     gt, pred = _check_pair(gt, pred)
     kernel = log_kernel(sigma)
@@ -161,13 +172,22 @@ def hfen(gt, pred, sigma=HFEN_SIGMA):
     return float(np.linalg.norm(log(pred) - edges) / energy)
 
 # %% ../nbs/04_metrics.ipynb #db70ef5e
-CRITIC = dict(patch=32, patches=512, steps=600, width=32, lr=3e-4)  # the fresh critic: patch side, patches per class and half, Adam steps and rate, conv width
+# the fresh critic: patch side, patches per class and half, Adam steps and rate, conv width
+CRITIC = dict(patch=32, patches=512, steps=600, width=32, lr=3e-4)
 
 def _tissue_patches(gt, pred, count, size, rng):
-    "`count` co-located (gt, pred) patch pairs, (count, size, size, 1) each, at random positions whose gt mean is ≥ 10 % of gt's maximum."
+    """`count` co-located (gt, pred) patch pairs, (count, size, size, 1) each, at random positions whose gt mean is ≥ 10
+    % of gt's maximum."""
     from scipy.ndimage import uniform_filter
-    means = np.stack([uniform_filter(g.astype(np.float64), size, mode="constant")[size // 2: g.shape[0] - (size - 1) // 2,
-                                                                                  size // 2: g.shape[1] - (size - 1) // 2] for g in gt])
+
+    means = np.stack(
+        [
+            uniform_filter(g.astype(np.float64), size, mode="constant")[
+                size // 2 : g.shape[0] - (size - 1) // 2, size // 2 : g.shape[1] - (size - 1) // 2
+            ]
+            for g in gt
+        ]
+    )
     s, y, x = np.nonzero(means >= 0.1 * gt.max())
     if len(s) == 0: raise ValueError(f"no {size}×{size} patch of the images holds tissue (mean ≥ 10 % of the maximum)")
     pick = rng.integers(len(s), size=count)
@@ -184,18 +204,25 @@ def _critic_net(patch, width, seed):
     return keras.Sequential(layers)
 
 def critic_accuracy(gt, pred, seed=0, **critic):  # critic: overrides of CRITIC (patch, patches, steps, width, lr)
-    "Held-out accuracy of a fresh CNN telling pred patches from gt patches (each patch's mean removed): trained on the first half of the slices, scored on the second."
+    """Held-out accuracy of a fresh CNN telling pred patches from gt patches (each patch's mean removed): trained on the
+    first half of the slices, scored on the second."""
     gt, pred = _check_pair(gt, pred)
     c = {**CRITIC, **critic}
-    if len(gt) < 2: raise ValueError(f"critic_accuracy needs at least 2 slices (it trains on some and scores on others), got {len(gt)}")
-    if min(gt.shape[1:]) < c["patch"]: raise ValueError(f"slices of {gt.shape[1:]} pixels are smaller than the critic's {c['patch']}-pixel patches")
+    if len(gt) < 2:
+        raise ValueError(
+            f"critic_accuracy needs at least 2 slices (it trains on some and scores on others), got {len(gt)}"
+        )
+    if min(gt.shape[1:]) < c["patch"]:
+        raise ValueError(f"slices of {gt.shape[1:]} pixels are smaller than the critic's {c['patch']}-pixel patches")
     rng, half = np.random.default_rng(seed), len(gt) // 2
     def labelled(g, p):
         a, b = _tissue_patches(g, p, c["patches"], c["patch"], rng)
         return np.concatenate([a, b]), np.r_[np.zeros(len(a)), np.ones(len(b))].astype(np.float32)
     (x_fit, y_fit), (x_test, y_test) = labelled(gt[:half], pred[:half]), labelled(gt[half:], pred[half:])
-    centred = lambda x: x - x.mean(axis=(1, 2, 3), keepdims=True)   # each patch's mean removed: texture, edges and contrast remain
-    unit = float(centred(x_fit[y_fit == 0]).std()) or 1.0            # one scale for both classes: the truth's patches at std 1
+    # each patch's mean removed: texture, edges and contrast remain
+    centred = lambda x: x - x.mean(axis=(1, 2, 3), keepdims=True)
+    # one scale for both classes: the truth's patches at std 1
+    unit = float(centred(x_fit[y_fit == 0]).std()) or 1.0
     x_fit, x_test = centred(x_fit) / unit, centred(x_test) / unit
     net = _critic_net(c["patch"], c["width"], seed)
     net.compile(keras.optimizers.Adam(c["lr"]), keras.losses.BinaryCrossentropy(from_logits=True))
@@ -206,7 +233,8 @@ def critic_accuracy(gt, pred, seed=0, **critic):  # critic: overrides of CRITIC 
 
 # %% ../nbs/04_metrics.ipynb #451aaeea
 BASELINES = ("bicubic", "zero_fill")
-SCORES = ("psnr", "ssim", "nmse", "hfen", "spectral_gap_db", "critic_acc")  # what `compare` reports (critic_acc when asked for)
+# what `compare` reports (critic_acc when asked for)
+SCORES = ("psnr", "ssim", "nmse", "hfen", "spectral_gap_db", "critic_acc")
 
 def markdown_table(rows, columns=None, digits=4):
     "A markdown table of dict `rows`: floats ≥ 10 with 2 decimals (dB), smaller ones with `digits` significant digits."
@@ -224,7 +252,9 @@ def markdown_table(rows, columns=None, digits=4):
 class Comparison:
     "Per-slice and per-volume metric tables from `compare`; rows are dicts."
     per_slice: list   # rows: volume, slice, method, psnr, ssim, nmse, hfen, spectral_gap_db
-    per_volume: list  # rows: volume, method, slices, psnr, ssim, nmse, hfen, spectral_gap_db, [critic_acc,] seconds (fastMRI, volume maximum)
+    # rows: volume, method, slices, psnr, ssim, nmse, hfen, spectral_gap_db, [critic_acc,] seconds (fastMRI, volume
+    # maximum)
+    per_volume: list
     scale: int = 4
     degradation: str = "kspace"
     noise_sigma: float = 0.0
@@ -238,7 +268,9 @@ class Comparison:
                 for m in methods]
 
     def __str__(self):
-        head = f"x{self.scale} {self.degradation} degradation" + (f", noise {self.noise_sigma}" if self.noise_sigma else "")
+        head = f"x{self.scale} {self.degradation} degradation" + (
+            f", noise {self.noise_sigma}" if self.noise_sigma else ""
+        )
         return head + "\n\n" + markdown_table(self.summary())
     _repr_markdown_ = __str__
 
@@ -252,7 +284,8 @@ def best_baseline(table):
 
 # %% ../nbs/04_metrics.ipynb #502fa280
 def _load_target(item, index):
-    "Name, (S, H, W) target and LR source of a volume given as an h5 path (a `VolumeInfo`), an `MRVolume` (its k-space) or an array (None)."
+    """Name, (S, H, W) target and LR source of a volume given as an h5 path (a `VolumeInfo`), an `MRVolume` (its
+    k-space) or an array (None)."""
     if isinstance(item, (str, Path)):
         from srgan_course.data import read_volume, check_volume
         info = check_volume(item, check_values=False)          # k-space slices are read one at a time, when scored
@@ -265,10 +298,10 @@ def _load_target(item, index):
 def _lr_hr(source, target, idx, scale, degradation, noise_sigma, rng, norm):
     "Normalised (LR, HR) stacks of slices `idx` by `data.degrade_pair`: from the measured k-space when there is one."
     from dataclasses import replace
-    from srgan_course import data
+    from srgan_course import data, pipeline
     if isinstance(source, data.VolumeInfo):
         info = replace(source, scale=norm)
-        pairs = [data.read_pair(info, j, scale, degradation, noise_sigma, rng) for j in idx]
+        pairs = [pipeline.read_pair(info, j, scale, degradation, noise_sigma, rng) for j in idx]
         return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
     kspace = None if source is None else np.asarray(source)[idx]
     return data.degrade_pair(target[idx], scale, degradation, kspace, norm, noise_sigma, rng)
@@ -295,8 +328,10 @@ def _check_sr(sr, shape, name):
 
 # %% ../nbs/04_metrics.ipynb #719b52db
 def compare(volumes_or_paths, upscalers=None, scale=4, degradation="kspace", noise_sigma=0.0, slices=None, seed=0,
-            critic=False):  # True: also the fresh critic's accuracy per volume (a CNN trained per method and volume: seconds each)
-    "Score `upscalers` (name -> fn(lr (N,h,w)) -> sr) and the two baselines on volumes, fastMRI-style; LR from measured k-space when present."
+            # True: also the fresh critic's accuracy per volume (a CNN trained per method and volume: seconds each)
+            critic=False):
+    """Score `upscalers` (name -> fn(lr (N,h,w)) -> sr) and the two baselines on volumes, fastMRI-style; LR from
+    measured k-space when present."""
     from srgan_course import data
     if degradation not in ("kspace", "bicubic"):
         raise ValueError(f"degradation must be 'kspace' or 'bicubic', got {degradation!r}")
@@ -321,10 +356,21 @@ def compare(volumes_or_paths, upscalers=None, scale=4, degradation="kspace", noi
             sr = _check_sr(upscale(lr), hr.shape, method)
             seconds = time.perf_counter() - start
             slice_ssim = [ssim(hr[j], sr[j], maxval) for j in range(len(idx))]
-            per_slice += [dict(volume=name, slice=int(s), method=method, psnr=psnr(hr[j], sr[j], maxval), ssim=slice_ssim[j],
-                               nmse=nmse(hr[j], sr[j]), hfen=hfen(hr[j], sr[j]), spectral_gap_db=spectral_gap(hr[j], sr[j], scale))
-                          for j, s in enumerate(idx)]
-            critic_acc = critic_accuracy(hr, sr, seed=seed) if critic and len(idx) > 1 else None  # one slice: nothing to hold out
+            per_slice += [
+                dict(
+                    volume=name,
+                    slice=int(s),
+                    method=method,
+                    psnr=psnr(hr[j], sr[j], maxval),
+                    ssim=slice_ssim[j],
+                    nmse=nmse(hr[j], sr[j]),
+                    hfen=hfen(hr[j], sr[j]),
+                    spectral_gap_db=spectral_gap(hr[j], sr[j], scale),
+                )
+                for j, s in enumerate(idx)
+            ]
+            # one slice: nothing to hold out
+            critic_acc = critic_accuracy(hr, sr, seed=seed) if critic and len(idx) > 1 else None
             per_volume.append(dict(volume=name, method=method, slices=len(idx), psnr=psnr(hr, sr, maxval),
                                    ssim=float(np.mean(slice_ssim)), nmse=nmse(hr, sr), hfen=hfen(hr, sr),
                                    spectral_gap_db=spectral_gap(hr, sr, scale), critic_acc=critic_acc, seconds=seconds))

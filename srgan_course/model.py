@@ -47,7 +47,8 @@ class ModelConfig:
     learning_rate: float = 1e-3    # Adam learning rate (paper: 1e-4; the demo uses more to learn in minutes)
     d_learning_rate: float | None = None  # D's Adam learning rate; None: --learning-rate (realism: 4× G's, chapter 20)
     milestones: tuple[int, ...] = (800, 1200)  # steps at which the learning rate halves (paper: 5000,10000,20000,30000)
-    g_ema: float = 0.0             # G exported as the moving average of its weights, this momentum (realism: 0.995); 0: off
+    # G exported as the moving average of its weights, this momentum (realism: 0.995); 0: off
+    g_ema: float = 0.0
     lambda_content: float = 10.0   # weight of the L1 content loss (SRResCGAN: 10)
     lambda_cycle: float = 10.0     # weight of the cycle loss (SRResCycGAN: 10)
     lambda_backward: float = 10.0  # --unpaired-lr: weight of the backward cycle |G_HR(G_LR(x)+noise)−x| (CycleGAN: 10)
@@ -84,19 +85,48 @@ class ModelConfig:
 @patch
 def checks(self:ModelConfig):
     "(condition, message) pairs that must all hold; the message names the command-line flag."
-    return [(self.scale in (2, 3, 4, 8), f"--scale must be 2, 3, 4 or 8, got {self.scale}"),
-            (min(self.width, self.num_blocks, self.d_width, self.g_lr_width) > 0, "widths and --num-blocks must be positive"),
-            (self.ablation in ABLATIONS, f"--ablation must be one of {ABLATIONS}, got {self.ablation!r}"),
-            (self.paired or self.ablation == "srrescycgan", f"unpaired training needs the cycle: use --ablation srrescycgan, not {self.ablation!r}"),
-            (self.degradation in ("kspace", "bicubic"), f"--degradation must be 'kspace' or 'bicubic', got {self.degradation!r}"),
-            (self.upsample in ("auto", "bilinear", "zero_fill"), f"--upsample must be 'auto', 'bilinear' or 'zero_fill', got {self.upsample!r}"),
-            (not (self.upsample == "zero_fill" and self.degradation != "kspace"), "--upsample zero_fill needs --degradation kspace"),
-            (self.gan_kind in GAN_KINDS, f"--gan-kind must be one of {GAN_KINDS}, got {self.gan_kind!r}"),
-            (self.projection or self.alpha_init is None, "--alpha-init sets the L2 projection's radius: it has no effect with --no-projection"),
-            (self.learning_rate > 0, f"--learning-rate must be positive, got {self.learning_rate}"),
-            (self.d_learning_rate is None or self.d_learning_rate > 0, f"--d-learning-rate must be positive, got {self.d_learning_rate}"),
-            (0 <= self.g_ema < 1, f"--g-ema must be in [0, 1) (0: off), got {self.g_ema}"),
-            (all(getattr(self, f"lambda_{n}") >= 0 for n in ("content", "cycle", "adv", "tv", "perceptual", "backward", "degradation")), "loss weights must be >= 0")]
+    return [
+        (self.scale in (2, 3, 4, 8), f"--scale must be 2, 3, 4 or 8, got {self.scale}"),
+        (
+            min(self.width, self.num_blocks, self.d_width, self.g_lr_width) > 0,
+            "widths and --num-blocks must be positive",
+        ),
+        (self.ablation in ABLATIONS, f"--ablation must be one of {ABLATIONS}, got {self.ablation!r}"),
+        (
+            self.paired or self.ablation == "srrescycgan",
+            f"unpaired training needs the cycle: use --ablation srrescycgan, not {self.ablation!r}",
+        ),
+        (
+            self.degradation in ("kspace", "bicubic"),
+            f"--degradation must be 'kspace' or 'bicubic', got {self.degradation!r}",
+        ),
+        (
+            self.upsample in ("auto", "bilinear", "zero_fill"),
+            f"--upsample must be 'auto', 'bilinear' or 'zero_fill', got {self.upsample!r}",
+        ),
+        (
+            not (self.upsample == "zero_fill" and self.degradation != "kspace"),
+            "--upsample zero_fill needs --degradation kspace",
+        ),
+        (self.gan_kind in GAN_KINDS, f"--gan-kind must be one of {GAN_KINDS}, got {self.gan_kind!r}"),
+        (
+            self.projection or self.alpha_init is None,
+            "--alpha-init sets the L2 projection's radius: it has no effect with --no-projection",
+        ),
+        (self.learning_rate > 0, f"--learning-rate must be positive, got {self.learning_rate}"),
+        (
+            self.d_learning_rate is None or self.d_learning_rate > 0,
+            f"--d-learning-rate must be positive, got {self.d_learning_rate}",
+        ),
+        (0 <= self.g_ema < 1, f"--g-ema must be in [0, 1) (0: off), got {self.g_ema}"),
+        (
+            all(
+                getattr(self, f"lambda_{n}") >= 0
+                for n in ("content", "cycle", "adv", "tv", "perceptual", "backward", "degradation")
+            ),
+            "loss weights must be >= 0",
+        ),
+    ]
 
 @patch
 def validate(self:ModelConfig):
@@ -114,8 +144,10 @@ def lr_schedule(learning_rate=1e-4, # initial learning rate
 
 class GlobalStepSchedule(keras.optimizers.schedules.LearningRateSchedule):
     "A schedule driven by the run's global step, not by the optimiser's own update count."
-    def __init__(self, schedule, step): self.schedule, self.step = schedule, step  # step: a tf.Variable (SRResCycGAN.step_counter)
-    def __call__(self, iterations): return self.schedule(self.step)  # `iterations` ignored: D skips the warm-up, the step does not
+    # step: a tf.Variable (SRResCycGAN.step_counter)
+    def __init__(self, schedule, step): self.schedule, self.step = schedule, step
+    # `iterations` ignored: D skips the warm-up, the step does not
+    def __call__(self, iterations): return self.schedule(self.step)
     def get_config(self): return {"schedule": keras.optimizers.schedules.serialize(self.schedule)}
 
 def make_optimizer(learning_rate=1e-4, milestones=(5000, 10000, 20000, 30000), mixed_precision=False,
@@ -139,7 +171,8 @@ def current_learning_rate(optimizer):
     return float(lr(inner.iterations) if callable(lr) else lr)
 
 # %% ../nbs/11_model.ipynb #1ef56526
-GEN_TERMS = ("content", "tv", "perceptual", "adversarial", "cycle", "backward", "degradation")  # generator loss terms, LossWeights names
+# generator loss terms, LossWeights names
+GEN_TERMS = ("content", "tv", "perceptual", "adversarial", "cycle", "backward", "degradation")
 
 class SRResCycGAN(keras.Model):
     "SRResCycGAN: G_HR (LR->HR), G_LR (HR->LR), D_HR, D_LR; optimisers and losses via compile()."
@@ -151,14 +184,16 @@ class SRResCycGAN(keras.Model):
                  paired=True, # False: content/TV/perceptual off, cycle + adversarial only
                  grid="kspace", # sampling grid of the degradation, for the validation baseline
                  global_batch_size=None, # per-example losses are averaged over this (None: from the batch)
-                 g_lr_noise=None, # layers.RicianNoise after G_LR: given, the model learns a scanner's degradation from its unpaired LR
+                 g_lr_noise=None, # layers.RicianNoise after G_LR, to learn a scanner's degradation from its unpaired LR
                  **kwargs):
         super().__init__(**kwargs)
         if (g_lr is None) != (d_lr is None): raise ValueError("the cycle needs both g_lr and d_lr (or neither)")
         if g_lr is not None and d_hr is None: raise ValueError("the cycle model also needs d_hr")
         if not paired and g_lr is None: raise ValueError("unpaired training needs the cycle (g_lr, d_lr, d_hr)")
         if g_lr_noise is not None and (g_lr is None or not paired):
-            raise ValueError("learning from a scanner's unpaired LR (g_lr_noise) needs the cycle networks and paired HR data")
+            raise ValueError(
+                "learning from a scanner's unpaired LR (g_lr_noise) needs the cycle networks and paired HR data"
+            )
         self.g_hr, self.g_lr, self.d_hr, self.d_lr, self.g_lr_noise = g_hr, g_lr, d_hr, d_lr, g_lr_noise
         self.unpaired_lr = g_lr_noise is not None  # train_step takes ((lr, lr_target), hr) batches
         self.lambdas = loss_weights if loss_weights is not None else losses.LossWeights()
@@ -169,7 +204,8 @@ class SRResCycGAN(keras.Model):
         self.step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
                                         aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
         self.trace_count = 0  # incremented by Python inside train_step: counts traces, not steps
-        self.warming_up = False  # content-only steps (G_HR alone); callbacks.WarmUp sets it and retraces once when it ends
+        # content-only steps (G_HR alone); callbacks.WarmUp sets it and retraces once when it ends
+        self.warming_up = False
         self.built = True
 
 # %% ../nbs/11_model.ipynb #c7b66bf0
@@ -184,7 +220,8 @@ def ablation(self:SRResCycGAN):
     return "content" if self.d_hr is None else "srgan" if self.g_lr is None else "srrescycgan"
 
 @patch(as_prop=True)
-def generators(self:SRResCycGAN): return [m for m in (self.g_hr, self.g_lr, self.g_lr_noise) if m is not None]  # what g_optimizer steps
+# what g_optimizer steps
+def generators(self:SRResCycGAN): return [m for m in (self.g_hr, self.g_lr, self.g_lr_noise) if m is not None]
 
 @patch(as_prop=True)
 def discriminators(self:SRResCycGAN): return [m for m in (self.d_hr, self.d_lr) if m is not None]
@@ -204,7 +241,11 @@ def compile(self:SRResCycGAN, g_optimizer, # optimiser of G_HR (+ G_LR)
     self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
     self.content_loss, self.tv_loss, self.perceptual_loss = content_loss, tv_loss, perceptual_loss
     self.adv_d_loss, self.adv_g_loss, self.cycle_loss = adv_d_loss, adv_g_loss, cycle_loss
-    names = [t for t in GEN_TERMS if self.term_active(t)] + ["g_total"] + [f"d_{m.name.split('_')[-1].lower()}" for m in self.discriminators]
+    names = (
+        [t for t in GEN_TERMS if self.term_active(t)]
+        + ["g_total"]
+        + [f"d_{m.name.split('_')[-1].lower()}" for m in self.discriminators]
+    )
     self.train_trackers = {n: keras.metrics.Mean(name=n) for n in names}
     self.val_trackers = {n: keras.metrics.Mean(name=n) for n in ("psnr", "ssim", f"psnr_{self.baseline.interpolation}")}
 
@@ -226,13 +267,15 @@ def metrics(self:SRResCycGAN):
 def judge(self:SRResCycGAN, d, # a discriminator
           real, fake, # batches of the same shape
           training=True):
-    "(real logits, fake logits) from one call of `d` on the two batches stacked: its batch norm sees real and fake together."
+    """(real logits, fake logits) from one call of `d` on the two batches stacked: its batch norm sees real and fake
+    together."""
     logits = d(tf.concat([tf.cast(real, fake.dtype), fake], axis=0), training=training)
     return tf.split(logits, 2, axis=0)
 
 @patch
 def forward_losses(self:SRResCycGAN, lr, hr, training=True, content_only=False,
-                   lr_target=None): # unpaired LR of the target scanner, (B, p, p, 1): exactly when the model has g_lr_noise
+                   # unpaired LR of the target scanner, (B, p, p, 1): exactly when the model has g_lr_noise
+                   lr_target=None):
     "One forward pass of every network -> (sr, generator terms, discriminator terms), each term (B,)."
     sr = self.g_hr(lr, training=training)
     sr32 = tf.cast(sr, tf.float32)
@@ -243,8 +286,11 @@ def forward_losses(self:SRResCycGAN, lr, hr, training=True, content_only=False,
     f32 = lambda terms: {k: tf.cast(v, tf.float32) for k, v in terms.items()}
     if content_only: return sr32, f32(g), d
     if (lr_target is not None) != self.unpaired_lr:
-        raise ValueError("a model built with unpaired_lr=True trains on ((lr, lr_target), hr) batches; others on (lr, hr)"
-                         if self.unpaired_lr else "lr_target given, but this model was not built with unpaired_lr=True")
+        raise ValueError(
+            "a model built with unpaired_lr=True trains on ((lr, lr_target), hr) batches; others on (lr, hr)"
+            if self.unpaired_lr
+            else "lr_target given, but this model was not built with unpaired_lr=True"
+        )
     if self.unpaired_lr:
         g_t, d_t = self.target_domain_losses(lr_target, lr, sr, hr, training)
         return sr32, f32({**g, **g_t}), f32(d_t)
@@ -263,13 +309,16 @@ def forward_losses(self:SRResCycGAN, lr, hr, training=True, content_only=False,
 def target_domain_losses(self:SRResCycGAN, lr_t, # the scanner's unpaired LR
                          lr, sr, hr, # a clean pair and G_HR(lr), already computed (unrelated to lr_t)
                          training=True):
-    "The adversarial and cycle terms with a scanner's unpaired LR: ({adversarial, cycle, degradation, backward}, {d_hr, d_lr})."
+    """The adversarial and cycle terms with a scanner's unpaired LR: ({adversarial, cycle, degradation, backward},
+    {d_hr, d_lr})."""
     sr_t = self.g_hr(lr_t, training=training)                                # the scanner's image, super-resolved
     real, fake = self.judge(self.d_hr, hr, sr_t, training)
     g, d = {}, {"d_hr": self.adv_d_loss(real, fake)}
     g["adversarial"] = self.adv_g_loss(real, fake)
-    g["cycle"] = self.cycle_loss(lr, tf.cast(self.g_lr(sr, training=training), tf.float32))  # on the clean LR: G_LR has no noise to copy
-    lr_fake = self.g_lr_noise(tf.stop_gradient(self.g_lr(hr, training=training)))  # HR as the scanner would image it; D_LR teaches σ only
+    # on the clean LR: G_LR has no noise to copy
+    g["cycle"] = self.cycle_loss(lr, tf.cast(self.g_lr(sr, training=training), tf.float32))
+    # HR as the scanner would image it; D_LR teaches σ only
+    lr_fake = self.g_lr_noise(tf.stop_gradient(self.g_lr(hr, training=training)))
     real, fake = self.judge(self.d_lr, lr_t, lr_fake, training)
     d["d_lr"], g["degradation"] = self.adv_d_loss(real, fake), self.adv_g_loss(real, fake)
     back = self.g_hr(tf.stop_gradient(lr_fake), training=training)           # G_LR is not taught to be easy to invert
@@ -287,7 +336,8 @@ def train_step(self:SRResCycGAN, data):
     "One optimisation step of every network from a single forward pass."
     self.trace_count += 1  # Python side effect: runs at trace time only
     x, hr, _ = keras.utils.unpack_x_y_sample_weight(data)
-    lr, lr_target = x if isinstance(x, (tuple, list)) else (x, None)   # ((lr, lr_target), hr) with a scanner's unpaired LR
+    # ((lr, lr_target), hr) with a scanner's unpaired LR
+    lr, lr_target = x if isinstance(x, (tuple, list)) else (x, None)
     warm = self.warming_up and self.paired  # read at trace time: the warm-up step is G_HR alone (see WarmUp)
     g_vars = [v for m in ([self.g_hr] if warm else self.generators) for v in m.trainable_variables]
     d_vars = [] if warm else [v for m in self.discriminators for v in m.trainable_variables]
@@ -311,7 +361,8 @@ def train_step(self:SRResCycGAN, data):
 # %% ../nbs/11_model.ipynb #9a28f462
 def validation_baseline(scale, # upscaling factor
                         grid="kspace"): # sampling grid of the degradation: "kspace" | "bicubic"
-    "The classical upsampler validation compares G_HR with: zero-filled k-space (k-space data) or bilinear (bicubic data)."
+    """The classical upsampler validation compares G_HR with: zero-filled k-space (k-space data) or bilinear (bicubic
+    data)."""
     return GridUpsample(scale, grid, "zero_fill" if grid == "kspace" else "bilinear", dtype="float32", name="baseline")
 
 @patch

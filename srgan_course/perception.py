@@ -24,21 +24,22 @@ from .generators import Upscaler
 from .train import TrainConfig, train_from_config
 
 # %% ../nbs/20_perception.ipynb #8f20cf82
-SWEEP_LAMBDAS = (0.0, 1e-3, 1e-2, 1e-1)  # λ_adv of the sweep; 0 is the control (the same fine-tuning, no critic gradient)
+# λ_adv of the sweep; 0 is the control (the same fine-tuning, no critic gradient)
+SWEEP_LAMBDAS = (0.0, 1e-3, 1e-2, 1e-1)
 SWEEP_SEEDS = (0, 1)
 SWEEP_STEPS = 500  # fine-tuning steps per run
 
 def fine_tune_config(lambda_adv,  # weight of the adversarial term (the content term stays L1 ×10 + TV ×1)
                      seed, out,  # training seed, run folder
-                     data=None, val_data=None,  # the shipped recipe's training and validation folders (None: demo phantoms)
+                     data=None, val_data=None,  # the shipped recipe's training / validation folders (None: phantoms)
                      steps=SWEEP_STEPS,
                      **overrides):  # any other TrainConfig field
     "The sweep's run as a `TrainConfig`: the shipped ×4 PSNR weights fine-tuned with D_HR and RaGAN at `lambda_adv`."
     recipe = dict(scale=4, width=48, num_blocks=4, projection=False, batch_size=8, hr_patch=64, noise=(0.0, 0.05),
-                  contrast=0.5,  # the data the PSNR weights were trained on (their card): the fine-tune sees what its parent saw
+                  contrast=0.5,  # the PSNR weights' training data (their card): the fine-tune sees what its parent saw
                   init_g_hr="shipped", ablation="srgan", gan_kind="ragan", learning_rate=1e-4, d_learning_rate=4e-4,
                   milestones=(10 * steps,),
-                  warmup_steps=0, val_every=steps, checkpoint_every=steps, sample_every=steps, verbose=0)
+                  warmup_steps=0, every=steps, verbose=0)
     return TrainConfig(**{**recipe, **overrides, "lambda_adv": lambda_adv, "seed": seed, "out": str(out), "data": data,
                           "val_data": val_data, "steps": steps})
 
@@ -56,7 +57,8 @@ def held_out_stacks(paths,  # fastMRI .h5 files (or MRVolumes / arrays, as `metr
     return stacks
 
 def texture_scores(hr, sr, scale=4, seed=0,
-                   critic=None):  # overrides of metrics.CRITIC (e.g. fewer steps for a quick run; None: the chapter 04 critic)
+                   # overrides of metrics.CRITIC (e.g. fewer steps for a quick run; None: the chapter 04 critic)
+                   critic=None):
     "PSNR and SSIM (fastMRI, data range 1), HFEN, spectral gap (dB) and fresh-critic accuracy of one volume."
     return dict(psnr=srmetrics.psnr(hr, sr, 1.0), ssim=srmetrics.ssim(hr, sr, 1.0), hfen=srmetrics.hfen(hr, sr),
                 spectral_gap_db=srmetrics.spectral_gap(hr, sr, scale),
@@ -68,7 +70,10 @@ def score_sets(upscale,  # (N, h, w) LR -> (N, H, W) SR, e.g. an `Upscaler`
     "{set name: `texture_scores` averaged over the set's volumes}."
     out = {}
     for set_name, volumes in sets.items():
-        rows = [texture_scores(hr, np.clip(np.asarray(upscale(lr), np.float32), 0, None), scale, critic=critic) for lr, hr in volumes.values()]
+        rows = [
+            texture_scores(hr, np.clip(np.asarray(upscale(lr), np.float32), 0, None), scale, critic=critic)
+            for lr, hr in volumes.values()
+        ]
         out[set_name] = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
     return out
 
@@ -87,15 +92,17 @@ def run_sweep(out_json,  # results file (read first: runs it holds are skipped)
               sets,  # {set name: {volume: (LR, HR)}}
               lambdas=SWEEP_LAMBDAS, seeds=SWEEP_SEEDS, steps=SWEEP_STEPS,
               data=None, val_data=None,  # training / validation folders (None: demo phantoms)
-              critic=None,  # overrides of metrics.CRITIC for the scores (None: the chapter 04 critic, as the committed sweep)
+              critic=None,  # overrides of metrics.CRITIC (None: chapter 04's critic, as the committed sweep)
               **overrides):  # TrainConfig fields for every run
     "Fine-tune the PSNR weights at every λ_adv and seed; score each run, the start and the baselines on `sets`."
     out_json, work = Path(out_json), Path(work)
     res = json.loads(out_json.read_text()) if out_json.exists() else {}
     cfg0 = fine_tune_config(0.0, 0, work, data, val_data, steps, **overrides)
     res.setdefault("recipe", {k: v for k, v in asdict(cfg0).items() if k not in ("lambda_adv", "seed", "out")})
-    if "baselines" not in res:   # scored once: a rerun keeps them
-        res["baselines"] = {m: score_sets(baseline_upscaler(m, cfg0.scale), sets, cfg0.scale, critic) for m in srmetrics.BASELINES}
+    if "baselines" not in res:  # scored once: a rerun keeps them
+        res["baselines"] = {
+            m: score_sets(baseline_upscaler(m, cfg0.scale), sets, cfg0.scale, critic) for m in srmetrics.BASELINES
+        }
         res["start"] = score_sets(Upscaler(load_generator(None, cfg0.scale)), sets, cfg0.scale, critic)
     res.setdefault("runs", [])
     _write_json(out_json, res)
@@ -106,47 +113,104 @@ def run_sweep(out_json,  # results file (read first: runs it holds are skipped)
             shutil.rmtree(cfg.out, ignore_errors=True)   # a run an interrupted sweep left half-done
             t0 = time.time()
             m = train_from_config(cfg)
-            if m["interrupted"]:   # SIGINT / SIGTERM: the run stopped early; record nothing, end the sweep (a rerun redoes it)
+            # SIGINT / SIGTERM: the run stopped early; record nothing, end the sweep (a rerun redoes it)
+            if m["interrupted"]:
                 raise KeyboardInterrupt(f"run λ_adv {lam:g} seed {seed} interrupted at step {m['step']}: not recorded")
             g_hr = load_generator(cfg.out, cfg.scale)
-            res["runs"].append(dict(lambda_adv=lam, seed=seed, steps=steps, train_s=round(time.time() - t0, 1),
-                                    d_hr_loss=m["history"].get("d_hr", [None])[-1], scores=score_sets(Upscaler(g_hr), sets, cfg.scale, critic)))
+            res["runs"].append(
+                dict(
+                    lambda_adv=lam,
+                    seed=seed,
+                    steps=steps,
+                    train_s=round(time.time() - t0, 1),
+                    d_hr_loss=m["history"].get("d_hr", [None])[-1],
+                    scores=score_sets(Upscaler(g_hr), sets, cfg.scale, critic),
+                )
+            )
             _write_json(out_json, res)
     return res
 
 # %% ../nbs/20_perception.ipynb #0282e2ce
-SCORE_NAMES = dict(psnr="PSNR (dB)", ssim="SSIM", hfen="HFEN", spectral_gap_db="spectral gap (dB)", critic_acc="critic accuracy")
+SCORE_NAMES = dict(
+    psnr="PSNR (dB)", ssim="SSIM", hfen="HFEN", spectral_gap_db="spectral gap (dB)", critic_acc="critic accuracy"
+)
 
 def summarize(res, set_name="real"):
     "One row per λ_adv: mean and std over seeds of every score on `set_name`, with the start and the baselines first."
-    rows = [dict(method=m, **{k: dict(mean=v, std=0.0) for k, v in res["baselines"][m][set_name].items()}) for m in srmetrics.BASELINES]
-    rows.append(dict(method="PSNR weights (start)", **{k: dict(mean=v, std=0.0) for k, v in res["start"][set_name].items()}))
+    rows = [
+        dict(method=m, **{k: dict(mean=v, std=0.0) for k, v in res["baselines"][m][set_name].items()})
+        for m in srmetrics.BASELINES
+    ]
+    rows.append(
+        dict(method="PSNR weights (start)", **{k: dict(mean=v, std=0.0) for k, v in res["start"][set_name].items()})
+    )
     for lam in sorted({r["lambda_adv"] for r in res["runs"]}):
         runs = [r["scores"][set_name] for r in res["runs"] if r["lambda_adv"] == lam]
-        rows.append(dict(method=f"λ_adv {lam:g}", lambda_adv=lam, seeds=len(runs),
-                         **{k: dict(mean=float(np.mean([s[k] for s in runs])), std=float(np.std([s[k] for s in runs]))) for k in SCORE_NAMES}))
+        rows.append(
+            dict(
+                method=f"λ_adv {lam:g}",
+                lambda_adv=lam,
+                seeds=len(runs),
+                **{
+                    k: dict(mean=float(np.mean([s[k] for s in runs])), std=float(np.std([s[k] for s in runs])))
+                    for k in SCORE_NAMES
+                },
+            )
+        )
     return rows
 
 def sweep_table(res, set_name="real"):
     "The summary as a markdown table (mean ± std over seeds)."
     head = "| | " + " | ".join(SCORE_NAMES.values()) + " |\n|---|" + "---|" * len(SCORE_NAMES)
     fmt = lambda v, k: f"{v['mean']:.2f}" if k in ("psnr", "spectral_gap_db") else f"{v['mean']:.3f}"
-    cell = lambda r, k: fmt(r[k], k) + (f" ± {r[k]['std']:.{2 if k in ('psnr', 'spectral_gap_db') else 3}f}" if r.get("seeds", 1) > 1 else "")
-    return head + "\n" + "\n".join(f"| {r['method']} | " + " | ".join(cell(r, k) for k in SCORE_NAMES) + " |" for r in summarize(res, set_name))
+    cell = lambda r, k: (
+        fmt(r[k], k)
+        + (f" ± {r[k]['std']:.{2 if k in ('psnr', 'spectral_gap_db') else 3}f}" if r.get("seeds", 1) > 1 else "")
+    )
+    return (
+        head
+        + "\n"
+        + "\n".join(
+            f"| {r['method']} | " + " | ".join(cell(r, k) for k in SCORE_NAMES) + " |" for r in summarize(res, set_name)
+        )
+    )
 
 # %% ../nbs/20_perception.ipynb #39f856f9
 def curve_figure(res, set_name="real", path=None):
-    "PSNR against the spectral gap and against the critic's accuracy: one point per λ_adv (mean ± std over seeds), the start and baselines marked."
+    """PSNR against the spectral gap and against the critic's accuracy: one point per λ_adv (mean ± std over seeds), the
+    start and baselines marked."""
     import matplotlib.pyplot as plt
     rows = summarize(res, set_name)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, key, ideal in zip(axes, ("spectral_gap_db", "critic_acc"), (0.0, 0.5)):
         runs = [r for r in rows if "lambda_adv" in r]
         x, y = [r[key]["mean"] for r in runs], [r["psnr"]["mean"] for r in runs]
-        ax.errorbar(x, y, xerr=[r[key]["std"] for r in runs], yerr=[r["psnr"]["std"] for r in runs], fmt="o-", color="C0", label="fine-tuned, by λ_adv")
-        for r in runs: ax.annotate(f"{r['lambda_adv']:g}", (r[key]["mean"], r["psnr"]["mean"]), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        ax.errorbar(
+            x,
+            y,
+            xerr=[r[key]["std"] for r in runs],
+            yerr=[r["psnr"]["std"] for r in runs],
+            fmt="o-",
+            color="C0",
+            label="fine-tuned, by λ_adv",
+        )
+        for r in runs:
+            ax.annotate(
+                f"{r['lambda_adv']:g}",
+                (r[key]["mean"], r["psnr"]["mean"]),
+                textcoords="offset points",
+                xytext=(5, 4),
+                fontsize=8,
+            )
         for r, marker in zip(rows[:3], ("s", "D", "*")):
-            ax.plot(r[key]["mean"], r["psnr"]["mean"], marker, color="k" if marker == "*" else "0.5", ms=10 if marker == "*" else 7, label=r["method"])
+            ax.plot(
+                r[key]["mean"],
+                r["psnr"]["mean"],
+                marker,
+                color="k" if marker == "*" else "0.5",
+                ms=10 if marker == "*" else 7,
+                label=r["method"],
+            )
         ax.axvline(ideal, color="0.7", ls="--", lw=1)
         ax.set_xlabel(SCORE_NAMES[key] + (" (0: HR's texture energy)" if ideal == 0 else " (0.5: indistinguishable)"))
         ax.set_ylabel("PSNR (dB)")
@@ -165,16 +229,19 @@ def sweep_upscalers(work, res, seed=0):
     return ups
 
 def finest_region(hr, size):  # one HR slice (H, W), the crop side
-    "(y, x) of the size×size crop of `hr` holding the most fine structure: the largest mean |LoG| (HFEN's kernel, chapter 04)."
+    """(y, x) of the size×size crop of `hr` holding the most fine structure: the largest mean |LoG| (HFEN's kernel,
+    chapter 04)."""
     from scipy.ndimage import convolve, uniform_filter
     detail = uniform_filter(np.abs(convolve(np.asarray(hr, np.float64), srmetrics.log_kernel(), mode="reflect")), size)
-    inner = detail[size // 2: hr.shape[0] - (size - 1) // 2, size // 2: hr.shape[1] - (size - 1) // 2]   # crops inside the slice
+    # crops inside the slice
+    inner = detail[size // 2: hr.shape[0] - (size - 1) // 2, size // 2: hr.shape[1] - (size - 1) // 2]
     return np.unravel_index(np.argmax(inner), inner.shape)
 
 def crops_figure(stacks,  # {volume: (LR, HR)}: the first volume's middle slice is shown
                  upscalers,  # {label: upscaler}
                  path=None, size=64):  # crop side (HR pixels), centred on the slice's most textured region
-    "Zoomed crops of HR, zero-fill and every upscaler's output, each titled with its PSNR and spectral gap on the slice."
+    """Zoomed crops of HR, zero-fill and every upscaler's output, each titled with its PSNR and spectral gap on the
+    slice."""
     import matplotlib.pyplot as plt
     lr, hr = next(iter(stacks.values()))
     i = len(hr) // 2
@@ -185,7 +252,11 @@ def crops_figure(stacks,  # {volume: (LR, HR)}: the first volume's middle slice 
     fig, axes = plt.subplots(1, len(images), figsize=(2.1 * len(images), 2.6))
     for ax, (name, img) in zip(axes, images.items()):
         ax.imshow(img[0, y:y + size, x:x + size], cmap="gray", vmin=0, vmax=float(hr[0, y:y + size, x:x + size].max()))
-        score = "" if name.startswith("HR") else f"\n{srmetrics.psnr(hr, img, 1.0):.2f} dB, gap {srmetrics.spectral_gap(hr, img, 4):+.1f}"
+        score = (
+            ""
+            if name.startswith("HR")
+            else f"\n{srmetrics.psnr(hr, img, 1.0):.2f} dB, gap {srmetrics.spectral_gap(hr, img, 4):+.1f}"
+        )
         ax.set_title(name + score, fontsize=8); ax.axis("off")
     fig.tight_layout()
     if path: fig.savefig(path, dpi=100)
@@ -193,19 +264,29 @@ def crops_figure(stacks,  # {volume: (LR, HR)}: the first volume's middle slice 
 
 # %% ../nbs/20_perception.ipynb #fb748418
 class RealismView:
-    "A slider for the realism A (0: the PSNR weights, 1: the realism weights): a zoomed slice, its spectrum and its scores follow it."
+    """A slider for the realism A (0: the PSNR weights, 1: the realism weights): a zoomed slice, its spectrum and its
+    scores follow it."""
     def __init__(self, lr, hr,  # one held-out LR slice (h, w) and its HR truth (H, W), normalised
-                 scale=4, crop=96):  # crop: side (HR pixels) of the zoomed region, centred on the slice's finest structure
+                 # crop: side (HR pixels) of the zoomed region, centred on the slice's finest structure
+                 scale=4, crop=96):
         import ipywidgets as widgets
         from srgan_course.evaluate import interpolate_weights
-        self.lr, self.hr, self.scale, self.interpolate = np.asarray(lr, np.float32), np.asarray(hr, np.float32), scale, interpolate_weights
+
+        self.lr, self.hr, self.scale, self.interpolate = (
+            np.asarray(lr, np.float32),
+            np.asarray(hr, np.float32),
+            scale,
+            interpolate_weights,
+        )
         self.ends = load_generator(None, scale), load_generator(None, scale, realism=1.0)
         self.g = keras.models.clone_model(self.ends[0])
         self.upscaler = Upscaler(self.g)   # traced once: each move only sets the weights
         y, x = finest_region(self.hr, crop)
         self.box = np.s_[y:y + crop, x:x + crop]
         self.f_hr, self.p_hr = srmetrics.mean_spectrum(self.hr)
-        self.slider = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.1, description="realism A", continuous_update=False)
+        self.slider = widgets.FloatSlider(
+            value=0.0, min=0.0, max=1.0, step=0.1, description="realism A", continuous_update=False
+        )
         self.readout, self.out = widgets.HTML(), widgets.Output()
         self.slider.observe(lambda change: self.show(change["new"]), names="value")
         self.widget = widgets.VBox([self.slider, self.readout, self.out])
@@ -234,10 +315,13 @@ class RealismView:
             fig, axes = plt.subplots(1, 3, figsize=(10, 3.3))
             vmax = float(self.hr[self.box].max())
             for ax, img, title in zip(axes, (self.hr, sr), ("HR (truth)", f"realism A = {a:.1f}")):
-                ax.imshow(img[self.box], cmap="gray", vmin=0, vmax=vmax); ax.set_title(title, fontsize=9); ax.axis("off")
+                ax.imshow(img[self.box], cmap="gray", vmin=0, vmax=vmax)
+                ax.set_title(title, fontsize=9)
+                ax.axis("off")
             f, p = srmetrics.mean_spectrum(sr)
             axes[2].loglog(self.f_hr, self.p_hr, "k", lw=1.2, label="HR")
             axes[2].loglog(f, p, "C1", lw=1, label=f"A = {a:.1f}")
             axes[2].axvspan(0.5 / self.scale, 0.5, color="0.92"); axes[2].legend(fontsize=8)
-            axes[2].set_xlabel("cycles / pixel", fontsize=8); axes[2].set_title("power spectrum (band the LR lacks shaded)", fontsize=9)
+            axes[2].set_xlabel("cycles / pixel", fontsize=8)
+            axes[2].set_title("power spectrum (band the LR lacks shaded)", fontsize=9)
             fig.tight_layout(); plt.show()

@@ -41,8 +41,10 @@ def _mix(a, b, m):
     return a + (b - a) * m
 
 CONTRASTS = {  # relative signal of each tissue: proton density (CORPD_FBK) and fat-suppressed (CORPDFS_FBK)
-    "CORPD_FBK":   dict(fat=1.0, marrow=0.82, cortex=0.05, cartilage=0.55, fluid=0.62, meniscus=0.07, ligament=0.1, muscle=0.42, skin=0.75),
-    "CORPDFS_FBK": dict(fat=0.16, marrow=0.2, cortex=0.04, cartilage=0.5, fluid=0.85, meniscus=0.06, ligament=0.08, muscle=0.33, skin=0.35),
+    "CORPD_FBK": dict(fat=1.0, marrow=0.82, cortex=0.05, cartilage=0.55, fluid=0.62, meniscus=0.07, ligament=0.1,
+                      muscle=0.42, skin=0.75),
+    "CORPDFS_FBK": dict(fat=0.16, marrow=0.2, cortex=0.04, cartilage=0.5, fluid=0.85, meniscus=0.06, ligament=0.08,
+                        muscle=0.33, skin=0.35),
 }
 
 def _subject(rng, acquisition="CORPD_FBK"):
@@ -80,7 +82,8 @@ def _mix_textures(tex, theta):
 
 # %% ../nbs/03_phantoms.ipynb #fb750752
 def _knee(X, Y, t, p, tex, px):
-    "Magnitude of a coronal knee slice at coordinates X, Y (a 320-pixel field of view spans [-1, 1]); `t` in [0, 1] runs front to back."
+    """Magnitude of a coronal knee slice at coordinates X, Y (a 320-pixel field of view spans [-1, 1]); `t` in [0, 1]
+    runs front to back."""
     c, s = np.cos(p["angle"]), np.sin(p["angle"])
     x = (c * (X - p["dx"]) + s * (Y - p["dy"])) / p["zoom"]
     y = (-s * (X - p["dx"]) + c * (Y - p["dy"])) / p["zoom"]
@@ -94,7 +97,8 @@ def _knee(X, Y, t, p, tex, px):
     a_t = p["plateau"] * (0.75 + 0.25 * body)
     tibia = _smin(_ellipse(x, y, 0, half + 0.2, a_t, 0.2, n=3.5), _ellipse(x, y, 0, half + 1.1, 0.26, 0.8), 0.1)
     bones = [femur, tibia]
-    if t > 0.45: bones.append(_ellipse(x, y, p["side"] * 0.45, half + 0.33, 0.09 * min(1, (t - 0.45) / 0.15) + 1e-3, 0.1))
+    if t > 0.45:
+        bones.append(_ellipse(x, y, p["side"] * 0.45, half + 0.33, 0.09 * min(1, (t - 0.45) / 0.15) + 1e-3, 0.1))
     q = np.sqrt(np.clip(1 - ((t - 0.1) / 0.2) ** 2, 0, 1))
     if q > 0: bones.append(_ellipse(x, y, 0, -0.4, p["patella"] * q + 1e-3, 1.3 * p["patella"] * q + 1e-3))
     # soft tissue: muscle with fibre texture and fat streaks, subcutaneous fat, skin
@@ -122,7 +126,8 @@ def _knee(X, Y, t, p, tex, px):
 def demo_slice(seed=0,  # subject: different seeds are different knees
                size=320,  # image size in pixels (the slice always spans the 320-pixel fastMRI field of view)
                t=0.55,  # position of the slice in the knee, 0 = front, 1 = back
-               psf=0.45):  # half-width of the point-spread function in pixels of the 320 grid (as the demo volumes); 0: sharp
+               # half-width of the point-spread function in pixels of the 320 grid (as the demo volumes); 0: sharp
+               psf=0.45):
     "One noise-free phantom knee slice, float32 (size, size) in [0, 1]."
     rng = np.random.default_rng(seed)
     p, c = _subject(rng), (np.arange(size) - size // 2) / (size / 2)
@@ -133,19 +138,26 @@ def demo_slice(seed=0,  # subject: different seeds are different knees
     return np.clip(img / img.max(), 0, 1).astype(np.float32)
 
 # %% ../nbs/03_phantoms.ipynb #mv000003
-PHANTOM_VERSION = 2  # changes whenever the demo phantoms do (2: blur and noise measured against real MR in 03_phantoms); caches key on it
+# changes whenever the demo phantoms do (2: blur and noise measured against real MR in 03_phantoms); caches key on it
+PHANTOM_VERSION = 2
 
 def simulate_kspace(seed=0,  # subject seed
                     slices=16,  # number of slices
                     acquisition=None,  # "CORPD_FBK" or "CORPDFS_FBK"; None: drawn from the seed
                     shape=(640, 368),  # k-space matrix (readout, phase)
-                    noise=(0.018, 0.032),  # complex noise std relative to the brightest tissue: a number, or a (low, high) range drawn per subject
-                    psf=(0.35, 0.55)):  # half-width in pixels of the Lorentzian point-spread function (T2 decay, partial volume): number or range
+                    noise=(0.018, 0.032),  # complex noise std / brightest tissue, or (low, high) drawn per subject
+                    # half-width in pixels of the Lorentzian point-spread function (T2 decay, partial volume): number or
+                    # range
+                    psf=(0.35, 0.55)):
     "Single-coil k-space (slices, *shape) complex64 of a phantom knee, ~1e-4 intensities, and its acquisition name."
     rng = np.random.default_rng(seed)
     acquisition = acquisition or str(rng.choice(list(CONTRASTS)))
     p, (H, W) = _subject(rng, acquisition), shape
-    Y, X = np.meshgrid(((np.arange(H) - H // 2) / 160).astype(np.float32), ((np.arange(W) - W // 2) / 160).astype(np.float32), indexing="ij")
+    Y, X = np.meshgrid(
+        ((np.arange(H) - H // 2) / 160).astype(np.float32),
+        ((np.arange(W) - W // 2) / 160).astype(np.float32),
+        indexing="ij",
+    )
     tex = _textures(rng, shape, 160)
     phase = 0.8 * _smooth_field(rng, shape, 120) + rng.uniform(-np.pi, np.pi)
     gain = 1e-4 * rng.uniform(0.6, 1.5)
@@ -191,7 +203,10 @@ def spectral_slope(img,  # 2-D image
     "Slope β of log P against log f over `band` (P ∝ f^β)."
     f, p = radial_power_spectrum(img)
     m = (f >= band[0]) & (f <= band[1])
-    if m.sum() < 3: raise ValueError(f"spectral_slope: band {band} holds {m.sum()} frequency rings; need at least 3 (image too small?)")
+    if m.sum() < 3:
+        raise ValueError(
+            f"spectral_slope: band {band} holds {m.sum()} frequency rings; need at least 3 (image too small?)"
+        )
     return float(np.polyfit(np.log(f[m]), np.log(p[m]), 1)[0])
 
 # %% ../nbs/03_phantoms.ipynb #ph000012
@@ -209,7 +224,8 @@ def noise_stats(img,  # 2-D magnitude image
                 margin=6,  # as in `background_mask`
                 threshold=0.1,  # as in `background_mask`
                 min_pixels=500):  # fewer background pixels than this: nothing measured
-    "Background noise: Rayleigh σ, level = σ / 99th percentile, mean/std ratio, KS distance to Rayleigh (NaN if masked)."
+    """Background noise: Rayleigh σ, level = σ / 99th percentile, mean/std ratio, KS distance to Rayleigh (NaN if
+    masked)."""
     x = np.asarray(img, np.float64)
     bg = x[background_mask(x, margin, threshold)]
     zero = float((bg == 0).mean()) if bg.size else 1.0
@@ -242,7 +258,13 @@ def edge_widths(img,  # 2-D image
     p = ndimage.map_coordinates(x, [Y.ravel(), X.ravel()], order=3, mode="nearest").reshape(Y.shape).mean(1)
     k, c = int(round(1 / step)), p.shape[1] // 2
     lo, hi = np.median(p[:, :k], 1), np.median(p[:, -k:], 1)
-    return np.array([w for w in (_rise(q, step, c) for q in (p - lo[:, None]) / np.where(hi > lo, hi - lo, np.nan)[:, None]) if w is not None])
+    return np.array(
+        [
+            w
+            for w in (_rise(q, step, c) for q in (p - lo[:, None]) / np.where(hi > lo, hi - lo, np.nan)[:, None])
+            if w is not None
+        ]
+    )
 
 def _rise(q, step, c):
     "Distance between the last 10 % crossing before the centre and the first 90 % crossing after it; None if absent."
@@ -257,7 +279,8 @@ TOLERANCE = dict(slope=0.3, noise_factor=1.5, edge_rel=0.3, rayleigh_rel=0.05)
 def image_stats(img,  # 2-D magnitude image
                 band=(1 / 16, 1 / 4),  # band of the spectral slope, cycles per pixel
                 n_edges=400):  # edge profiles measured
-    "The statistics we match, for one image: spectral slope, median edge width (pixels), noise level and Rayleigh ratio."
+    """The statistics we match, for one image: spectral slope, median edge width (pixels), noise level and Rayleigh
+    ratio."""
     n, w = noise_stats(img), edge_widths(img, n_edges)
     return dict(slope=spectral_slope(img, band), edge_width=float(np.median(w)) if len(w) else np.nan,
                 noise_level=n["level"], rayleigh_ratio=n["ratio"])
@@ -274,9 +297,15 @@ def agreement(phantom,  # list of `image_stats` dicts of phantom images
     "One row per statistic: phantom median, real median or reference, allowed range, and whether the phantom is inside."
     med = lambda rows, k: _median([r[k] for r in rows])
     slope, edge, t = med(real, "slope"), med(real, "edge_width"), tolerance
-    checks = [("slope", slope, (slope - t["slope"], slope + t["slope"])),
-              ("edge_width", edge, (edge * (1 - t["edge_rel"]), edge * (1 + t["edge_rel"]))),
-              ("noise_level", noise_reference, (noise_reference / t["noise_factor"], noise_reference * t["noise_factor"])),
-              ("rayleigh_ratio", RAYLEIGH_RATIO, (RAYLEIGH_RATIO * (1 - t["rayleigh_rel"]), RAYLEIGH_RATIO * (1 + t["rayleigh_rel"])))]
+    checks = [
+        ("slope", slope, (slope - t["slope"], slope + t["slope"])),
+        ("edge_width", edge, (edge * (1 - t["edge_rel"]), edge * (1 + t["edge_rel"]))),
+        ("noise_level", noise_reference, (noise_reference / t["noise_factor"], noise_reference * t["noise_factor"])),
+        (
+            "rayleigh_ratio",
+            RAYLEIGH_RATIO,
+            (RAYLEIGH_RATIO * (1 - t["rayleigh_rel"]), RAYLEIGH_RATIO * (1 + t["rayleigh_rel"])),
+        ),
+    ]
     return [dict(statistic=k, phantom=med(phantom, k), real=ref, low=lo, high=hi, ok=bool(lo <= med(phantom, k) <= hi))
             for k, ref, (lo, hi) in checks]

@@ -42,7 +42,9 @@ class Source:
 @contextlib.contextmanager
 def no_network(what):  # who is being guarded, for the error message
     "Inside this block any network connection raises DataError: nothing may download at run time."
-    def refuse(*args, **kwargs): raise DataError(f"{what} tried to open a network connection; the corpus uses installed files only")
+
+    def refuse(*args, **kwargs):
+        raise DataError(f"{what} tried to open a network connection; the corpus uses installed files only")
     saved = socket.socket.connect, socket.create_connection
     socket.socket.connect, socket.create_connection = refuse, refuse
     try: yield
@@ -52,8 +54,10 @@ def debian_files(package,  # Debian package name
                  names,  # file names to find among its files
                  folder):  # where the package is known to install them
     "The files `names` installed by Debian `package` (its `dpkg -L` list, else `folder`) that exist here."
-    try: listed = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True, timeout=60).stdout.splitlines()
-    except (OSError, subprocess.SubprocessError): listed = []
+    try:
+        listed = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True, timeout=60).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        listed = []
     found = {Path(p).name: Path(p) for p in listed if Path(p).name in names}
     return [p for p in (found.get(n, Path(folder) / n) for n in names) if p.is_file()]
 
@@ -71,29 +75,60 @@ def mni152_files(workdir):  # a scratch folder for the NIfTI written from nilear
 # %% ../nbs/02_real_data.ipynb #17d2b30c
 _ITK_DATA = "/usr/share/doc/insighttoolkit5-examples/examples/Data"
 _BRAINWEB = ("BrainT1Slice.png", "BrainProtonDensitySlice256x256.png", "BrainMidSagittalSlice.png")
-_MNI_NOTICE = ("MNI/McGill notice (use, copy, modify and distribute for any purpose without fee, keeping the notice "
-               "'Copyright (C) 1993-2009 Louis Collins, McConnell Brain Imaging Centre, Montreal Neurological Institute, "
-               "McGill University' of the ICBM 2009 release; shipped inside nilearn, BSD-3-Clause, whose dataset page lists the licence as 'unknown')")
+_MNI_NOTICE = (
+    "MNI/McGill notice (use, copy, modify and distribute for any purpose without fee, keeping the notice "
+    "'Copyright (C) 1993-2009 Louis Collins, McConnell Brain Imaging Centre, Montreal Neurological Institute, "
+    "McGill University' of the ICBM 2009 release; shipped inside nilearn, BSD-3-Clause, "
+    "whose dataset page lists the licence as 'unknown')"
+)
 
-SOURCES = {s.name: s for s in [
-    Source("mni152", "mni152", "MNI ICBM152 2009a nonlinear symmetric T1 template, skull-stripped: an average of 152 adults (nilearn package data)",
-           _MNI_NOTICE, "Fonov et al., NeuroImage 54(1):313-327, 2011; Fonov et al., NeuroImage 47:S102, 2009",
-           'pip install "srgan_course[real]"', mni152_files, acquisition="T1 (average of 152 subjects)",
-           origin="nilearn.datasets.load_mni152_template(resolution=1): nilearn package data"),
-    Source("colin27", "colin27", "Colin27 (ch2.nii.gz): one adult scanned 27 times, T1, registered and averaged (Debian mricron-data)",
-           "BSD-3-clause (Debian mricron-data declares it for all its files: /usr/share/doc/mricron-data/copyright)",
-           "Holmes et al., J Comput Assist Tomogr 22(2):324-333, 1998", "sudo apt-get install mricron-data",
-           lambda workdir: debian_files("mricron-data", ["ch2.nii.gz"], "/usr/share/mricron/templates"),
-           acquisition="T1 (average of 27 scans)"),
-    Source("brainweb", "colin27", "BrainWeb simulated slices of the Colin27 anatomy (ITK example data, Debian insighttoolkit5-examples)",
-           "Apache-2.0 (Debian insighttoolkit5-examples declares it for all ITK files: /usr/share/doc/insighttoolkit5-examples/copyright)",
-           "Cocosco et al., NeuroImage 5(4):S425, 1997 (BrainWeb); Collins et al., IEEE TMI 17(3):463-468, 1998",
-           "sudo apt-get install insighttoolkit5-examples",
-           lambda workdir: debian_files("insighttoolkit5-examples", _BRAINWEB, _ITK_DATA),
-           contrasts={"BrainT1Slice.png": "T1 (BrainWeb simulation)", "BrainProtonDensitySlice256x256.png": "PD (BrainWeb simulation)",
-                      "BrainMidSagittalSlice.png": "T1 (BrainWeb simulation)"},
-           orientations={"BrainT1Slice.png": "axial", "BrainProtonDensitySlice256x256.png": "axial", "BrainMidSagittalSlice.png": "sagittal"}),
-]}
+SOURCES = {
+    s.name: s
+    for s in [
+        Source(
+            "mni152",
+            "mni152",
+            "MNI ICBM152 2009a nonlinear symmetric T1 template, skull-stripped: an average of 152 adults "
+            "(nilearn package data)",
+            _MNI_NOTICE,
+            "Fonov et al., NeuroImage 54(1):313-327, 2011; Fonov et al., NeuroImage 47:S102, 2009",
+            'pip install "srgan_course[real]"',
+            mni152_files,
+            acquisition="T1 (average of 152 subjects)",
+            origin="nilearn.datasets.load_mni152_template(resolution=1): nilearn package data",
+        ),
+        Source(
+            "colin27",
+            "colin27",
+            "Colin27 (ch2.nii.gz): one adult scanned 27 times, T1, registered and averaged (Debian mricron-data)",
+            "BSD-3-clause (Debian mricron-data declares it for all its files: /usr/share/doc/mricron-data/copyright)",
+            "Holmes et al., J Comput Assist Tomogr 22(2):324-333, 1998",
+            "sudo apt-get install mricron-data",
+            lambda workdir: debian_files("mricron-data", ["ch2.nii.gz"], "/usr/share/mricron/templates"),
+            acquisition="T1 (average of 27 scans)",
+        ),
+        Source(
+            "brainweb",
+            "colin27",
+            "BrainWeb simulated slices of the Colin27 anatomy (ITK example data, Debian insighttoolkit5-examples)",
+            "Apache-2.0 (Debian insighttoolkit5-examples declares it for all ITK files: "
+            "/usr/share/doc/insighttoolkit5-examples/copyright)",
+            "Cocosco et al., NeuroImage 5(4):S425, 1997 (BrainWeb); Collins et al., IEEE TMI 17(3):463-468, 1998",
+            "sudo apt-get install insighttoolkit5-examples",
+            lambda workdir: debian_files("insighttoolkit5-examples", _BRAINWEB, _ITK_DATA),
+            contrasts={
+                "BrainT1Slice.png": "T1 (BrainWeb simulation)",
+                "BrainProtonDensitySlice256x256.png": "PD (BrainWeb simulation)",
+                "BrainMidSagittalSlice.png": "T1 (BrainWeb simulation)",
+            },
+            orientations={
+                "BrainT1Slice.png": "axial",
+                "BrainProtonDensitySlice256x256.png": "axial",
+                "BrainMidSagittalSlice.png": "sagittal",
+            },
+        ),
+    ]
+}
 SUBJECTS = {name: s.subject for name, s in SOURCES.items()}  # source -> the person it images
 HELDOUT_SUBJECTS = ("colin27",)  # held out from training: Colin27 and its BrainWeb simulations
 
@@ -114,7 +149,8 @@ def installed(workdir,  # scratch folder for `locate`
               instead,  # what the caller does without them, for the message (e.g. "scoring on held-out phantoms")
               names=None,  # SOURCES names to look for (None: all of them)
               log=print):  # where the one line about missing sources goes (None: silent)
-    "{name: files} of the installed sources among `names`; one line names the missing ones, how to install them, and `instead`."
+    """{name: files} of the installed sources among `names`; one line names the missing ones, how to install them, and
+    `instead`."""
     found = {n: locate(n, workdir) for n in (names or SOURCES)}
     missing = [n for n, f in found.items() if not f]
     if missing and log:
@@ -167,8 +203,15 @@ def write_corpus_volume(path,  # the .h5 file to write
         formats.write_fastmri(tmp, image, voxel_size, acquisition or source.acquisition, patient_id_of(source.subject),
                               source=source.title, licence=source.licence)
         with h5py.File(tmp, "a") as f:
-            f.attrs.update(citation=source.citation, subject=source.subject, corpus_source=source.name, plane=plane,
-                           source_file=str(source_file), source_slices=f"{slices[0]}:{slices[1]}", install=source.install)
+            f.attrs.update(
+                citation=source.citation,
+                subject=source.subject,
+                corpus_source=source.name,
+                plane=plane,
+                source_file=str(source_file),
+                source_slices=f"{slices[0]}:{slices[1]}",
+                install=source.install,
+            )
         os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
     return path
@@ -186,10 +229,21 @@ def manifest_entry(path):  # a corpus .h5 file
     with h5py.File(path, "r") as f:
         a, shape = dict(f.attrs), f["reconstruction_esc"].shape
     dec = lambda v: v.decode() if isinstance(v, bytes) else v
-    return dict(file=Path(path).name, source=dec(a["corpus_source"]), subject=dec(a["subject"]), patient_id=dec(a["patient_id"]),
-                plane=dec(a["plane"]), shape=list(shape), voxel_mm=_voxel_mm(path), acquisition=dec(a["acquisition"]),
-                licence=dec(a["licence"]), citation=dec(a["citation"]), source_file=dec(a["source_file"]),
-                source_slices=dec(a["source_slices"]), sha256=sha256_of(path))
+    return dict(
+        file=Path(path).name,
+        source=dec(a["corpus_source"]),
+        subject=dec(a["subject"]),
+        patient_id=dec(a["patient_id"]),
+        plane=dec(a["plane"]),
+        shape=list(shape),
+        voxel_mm=_voxel_mm(path),
+        acquisition=dec(a["acquisition"]),
+        licence=dec(a["licence"]),
+        citation=dec(a["citation"]),
+        source_file=dec(a["source_file"]),
+        source_slices=dec(a["source_slices"]),
+        sha256=sha256_of(path),
+    )
 
 def _voxel_mm(path):
     "(row, col, slice) mm of a file written by write_fastmri, from its header's field of view."
@@ -202,9 +256,15 @@ def _voxel_mm(path):
 
 def manifest_markdown(entries):  # rows from manifest_entry
     "The manifest as a markdown table."
-    rows = ["| file | source | subject | plane | slices × H × W | voxel mm | licence | sha256 |", "|---|---|---|---|---|---|---|---|"]
-    rows += [f"| {e['file']} | {e['source']} | {e['subject']} | {e['plane']} | {' × '.join(map(str, e['shape']))} | "
-             f"{' × '.join(f'{v:g}' for v in e['voxel_mm'])} | {e['licence'].split(' (')[0]} | {e['sha256'][:12]}… |" for e in entries]
+    rows = [
+        "| file | source | subject | plane | slices × H × W | voxel mm | licence | sha256 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    rows += [
+        f"| {e['file']} | {e['source']} | {e['subject']} | {e['plane']} | {' × '.join(map(str, e['shape']))} | "
+        f"{' × '.join(f'{v:g}' for v in e['voxel_mm'])} | {e['licence'].split(' (')[0]} | {e['sha256'][:12]}… |"
+        for e in entries
+    ]
     return "\n".join(rows)
 
 def write_manifest(out_dir, entries):
@@ -217,7 +277,8 @@ def write_manifest(out_dir, entries):
 
 # %% ../nbs/02_real_data.ipynb #6813b466
 def _volumes_of(source, path, max_slices):
-    "[(plane, slices, voxel size, (first, stop), acquisition)] of one source file: three planes of a volume, one of a 2-D image."
+    """[(plane, slices, voxel size, (first, stop), acquisition)] of one source file: three planes of a volume, one of a
+    2-D image."""
     first = formats.read_scan(path, axis=2)
     name, acq = Path(path).name, source.contrasts.get(Path(path).name)
     if first.image.shape[0] == 1:   # a single 2-D image: already in display orientation
@@ -254,7 +315,10 @@ def make_real_data(out_dir,  # folder for the .h5 volumes and the manifest (crea
                     target = out / f"{s.name}_{stem}_{plane}.h5"
                     written.append(write_corpus_volume(target, x, vox, s, plane, s.origin or path, run, acq))
                     entries.append(manifest_entry(written[-1]))
-                    say(f"  {s.name}: {Path(path).name} {plane} -> {target.name} ({x.shape[0]} slices of {x.shape[1]}×{x.shape[2]})")
+                    say(
+                        f"  {s.name}: {Path(path).name} {plane} -> {target.name} "
+                        f"({x.shape[0]} slices of {x.shape[1]}×{x.shape[2]})"
+                    )
     for name, command in missing: say(f"  missing: {name} — install it with: {command}")
     return dict(written=written, missing=missing, manifest=write_manifest(out, entries))
 

@@ -27,6 +27,7 @@ from fastcore.docments import docments
 from . import data as srdata
 from . import formats
 from . import phantoms
+from . import pipeline
 from . import metrics as srmetrics
 from .losses import VGG19_WEIGHTS_FILE, vgg19_weights_help
 from .generators import Upscaler
@@ -126,13 +127,17 @@ def checks(self:TrainConfig):
 # %% ../nbs/14_training.ipynb #0ed79266
 def demo_cache_dir():
     "Where demo volumes are kept between runs: $SRGAN_COURSE_CACHE, else $XDG_CACHE_HOME or ~/.cache, /srgan_course."
-    root = os.environ.get("SRGAN_COURSE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "srgan_course"
+    root = (
+        os.environ.get("SRGAN_COURSE_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "srgan_course"
+    )
     return Path(root) / "demo"
 
 def cached_demo_volumes(volumes, seed, slices): # -> list of .h5 paths
     "Demo volumes made once and reused (about 30 MB each); written under a temporary name, renamed when complete."
     from srgan_course import __version__
-    folder = demo_cache_dir() / f"v{__version__}_p{phantoms.PHANTOM_VERSION}_seed{seed}_n{volumes}_s{slices}"  # new phantoms: new folder
+    # new phantoms: new folder
+    folder = demo_cache_dir() / f"v{__version__}_p{phantoms.PHANTOM_VERSION}_seed{seed}_n{volumes}_s{slices}"
     if folder.is_dir():
         have = srdata.list_volumes(folder)
         if len(have) == volumes: return have
@@ -154,12 +159,15 @@ def volume_subject(path): # a fastMRI .h5 file
 
 def split_by_subject(paths, # fastMRI .h5 files
                      val_fraction=0.2): # share of the subjects held out (at least one)
-    "(train, validation) paths holding out whole subjects, chosen by a hash of `patient_id`: never by file order or slice."
+    """(train, validation) paths holding out whole subjects, chosen by a hash of `patient_id`: never by file order or
+    slice."""
     subjects = {}
     for p in sorted(map(Path, paths)): subjects.setdefault(volume_subject(p), []).append(p)
     if len(subjects) < 2:
-        raise srdata.DataError(f"{len(paths)} volume(s) of {len(subjects)} subject(s) (patient_id): need at least 2 subjects "
-                               "to hold one out for validation, or pass --val-data")
+        raise srdata.DataError(
+            f"{len(paths)} volume(s) of {len(subjects)} subject(s) (patient_id): need at least 2 subjects "
+            "to hold one out for validation, or pass --val-data"
+        )
     order = sorted(subjects, key=lambda s: hashlib.sha256(s.encode()).hexdigest())
     held = set(order[:max(1, int(len(order) * val_fraction))])
     pick = lambda val: [p for s in sorted(subjects) if (s in held) == val for p in subjects[s]]
@@ -176,26 +184,36 @@ def _folder_volumes(folder, flag):
 
 def prepare_volumes(cfg: TrainConfig, run_dir=None): # -> (train paths, validation paths)
     "Training and held-out validation volumes: demo data (cached), --data split by subject, or --data and --val-data."
-    train = _folder_volumes(cfg.data, "--data") if cfg.data else cached_demo_volumes(cfg.demo_volumes, cfg.seed, cfg.demo_slices)
+    train = (
+        _folder_volumes(cfg.data, "--data")
+        if cfg.data
+        else cached_demo_volumes(cfg.demo_volumes, cfg.seed, cfg.demo_slices)
+    )
     if cfg.val_data: val = _folder_volumes(cfg.val_data, "--val-data")
     elif not cfg.data: val = cached_demo_volumes(2, cfg.seed + 1000, cfg.demo_slices)
     else:
         try: train, val = split_by_subject(train)
         except srdata.DataError as e: raise srdata.DataError(f"--data {cfg.data}: {e}") from None
     shared = sorted({volume_subject(p) for p in train} & {volume_subject(p) for p in val})
-    if shared: raise srdata.DataError(f"--val-data {cfg.val_data}: {len(shared)} subject(s) (patient_id) also in the training "
-                                      f"volumes, e.g. {shared[0]!r}; validation must hold out whole subjects")
+    if shared:
+        raise srdata.DataError(
+            f"--val-data {cfg.val_data}: {len(shared)} subject(s) (patient_id) also in the training "
+            f"volumes, e.g. {shared[0]!r}; validation must hold out whole subjects"
+        )
     return train, val
 
 # %% ../nbs/14_training.ipynb #d0f453e0
 def make_datasets(cfg: TrainConfig, train_paths, val_paths, seed=None,
                   lr_scans=None): # --unpaired-lr scans (from `unpaired_lr_scans`); None: cfg.unpaired_lr's
-    "Training batches (random patches, forever: (lr, hr), or ((lr, lr_target), hr) with --unpaired-lr); fixed validation."
+    """Training batches (random patches, forever: (lr, hr), or ((lr, lr_target), hr) with --unpaired-lr); fixed
+    validation."""
     seed = cfg.seed if seed is None else seed
     kw = dict(scale=cfg.scale, hr_patch=cfg.hr_patch, batch_size=cfg.batch_size, degradation=cfg.degradation,
               noise_sigma=cfg.noise)
-    train = srdata.make_dataset(train_paths, paired=cfg.paired, seed=seed, augment=True, repeat=True, contrast=cfg.contrast, **kw)
-    val = srdata.make_dataset(val_paths, paired=True, seed=cfg.seed + 1, augment=False, repeat=True, **kw)
+    train = pipeline.make_dataset(
+        train_paths, paired=cfg.paired, seed=seed, augment=True, repeat=True, contrast=cfg.contrast, **kw
+    )
+    val = pipeline.make_dataset(val_paths, paired=True, seed=cfg.seed + 1, augment=False, repeat=True, **kw)
     p, q = cfg.hr_patch, cfg.hr_patch // cfg.scale
     static = lambda lr, hr: (tf.ensure_shape(lr, (None, q, q, 1)), tf.ensure_shape(hr, (None, p, p, 1)))
     train, val = train.map(static), val.map(static)  # static patch shapes: fewer retraces, XLA-friendly
@@ -204,7 +222,8 @@ def make_datasets(cfg: TrainConfig, train_paths, val_paths, seed=None,
         target = unpaired_lr_dataset(scans, q, cfg.batch_size, seed=seed + 2)  # seed, seed + 1: the paired streams'
         target = target.map(lambda t: tf.ensure_shape(t, (None, q, q, 1)))
         train = tf.data.Dataset.zip((train, target)).map(lambda pair, t: ((pair[0], t), pair[1]))
-    val = val.take(cfg.val_batches).cache().apply(tf.data.experimental.assert_cardinality(cfg.val_batches))  # a known length
+    # a known length
+    val = val.take(cfg.val_batches).cache().apply(tf.data.experimental.assert_cardinality(cfg.val_batches))
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return train.with_options(options).prefetch(tf.data.AUTOTUNE), val.with_options(options)
@@ -315,14 +334,17 @@ def run_folder(cfg: TrainConfig): # -> Path, created
     "The run folder: a fresh run never overwrites a previous one, a resumed run must have a checkpoint."
     run_dir = Path(cfg.out) if cfg.out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
     has_run = (run_dir / "checkpoints" / "checkpoint").exists()
-    if not cfg.resume and has_run: raise ValueError(f"--out {run_dir} already holds a run; pass --resume to continue it or choose another --out")
+    if not cfg.resume and has_run:
+        raise ValueError(f"--out {run_dir} already holds a run; pass --resume to continue it or choose another --out")
     if cfg.resume and not has_run: raise FileNotFoundError(f"--resume: no checkpoint in {run_dir / 'checkpoints'}")
     if run_dir.exists() and not run_dir.is_dir():
         raise NotADirectoryError(f"--out {run_dir}: is a file; expected a run folder")
     present = sorted(p.name for p in run_dir.iterdir()) if run_dir.is_dir() and not cfg.resume else []
     if present:   # a user's files (a model, a config, figures) are never overwritten by a new run
         listing = ", ".join(present[:3]) + (", ..." if len(present) > 3 else "")
-        raise ValueError(f"--out {run_dir}: not empty ({listing}) and holds no run; a new run needs a new or empty folder")
+        raise ValueError(
+            f"--out {run_dir}: not empty ({listing}) and holds no run; a new run needs a new or empty folder"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir
 
@@ -333,7 +355,8 @@ def score_generator(g_hr, val_paths, cfg: TrainConfig): # -> {method: {psnr, ssi
     return {r["method"]: {k: r[k] for k in ("psnr", "ssim", "nmse")} for r in table.summary()}
 
 def run_end_state(run_dir, step): # -> (completed metrics or None, whether g_hr.keras holds the last checkpoint)
-    "What the end of a run at `step` already wrote: metrics.json for that step, and an export newer than the last checkpoint."
+    """What the end of a run at `step` already wrote: metrics.json for that step, and an export newer than the last
+    checkpoint."""
     run_dir = Path(run_dir)
     try: metrics = json.loads((run_dir / "metrics.json").read_text())
     except (OSError, ValueError): metrics = None
@@ -473,7 +496,8 @@ def _write_results(run_dir, cfg: TrainConfig, model, result, # `run_training`'s 
 
 # %% ../nbs/14_training.ipynb #70dbe1e0
 def _cli_type(annotation):
-    "The argparse `type` of a field: int, float or str (None allowed), or a comma-separated tuple (a lone value stays scalar if allowed)."
+    """The argparse `type` of a field: int, float or str (None allowed), or a comma-separated tuple (a lone value stays
+    scalar if allowed)."""
     union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
     arms = [a for a in typing.get_args(annotation) if a is not type(None)] if union else [annotation]
     scalar = next((a for a in arms if a in (int, float, str)), None)
@@ -494,15 +518,30 @@ def add_train_arguments(parser: argparse.ArgumentParser):
     "Add one `srgan-course train` option per TrainConfig field (type, help, default from the dataclass), and --paper."
     helps, demo = config_help(TrainConfig), TrainConfig()
     model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
-    groups = {True: parser.add_argument_group("model (ModelConfig)"), False: parser.add_argument_group("training run (TrainConfig)")}
+    groups = {
+        True: parser.add_argument_group("model (ModelConfig)"),
+        False: parser.add_argument_group("training run (TrainConfig)"),
+    }
     for f in dataclasses.fields(TrainConfig):
         default = getattr(demo, f.name)
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
         help_ = f"{helps.get(f.name, '')} (default: {shown})".strip().replace("%", "%%")
-        kw = dict(action=argparse.BooleanOptionalAction) if f.type is bool else dict(type=_cli_type(f.type), metavar=f.name.upper())
-        groups[f.name in model_fields].add_argument("--" + f.name.replace("_", "-"), default=argparse.SUPPRESS, help=help_, **kw)
-    parser.add_argument("--unpaired", dest="paired", action="store_false", default=argparse.SUPPRESS, help="same as --no-paired")
-    parser.add_argument("--paper", action="store_true", help="start from the paper's configuration (TrainConfig.paper) instead of the demo's")
+        kw = (
+            dict(action=argparse.BooleanOptionalAction)
+            if f.type is bool
+            else dict(type=_cli_type(f.type), metavar=f.name.upper())
+        )
+        groups[f.name in model_fields].add_argument(
+            "--" + f.name.replace("_", "-"), default=argparse.SUPPRESS, help=help_, **kw
+        )
+    parser.add_argument(
+        "--unpaired", dest="paired", action="store_false", default=argparse.SUPPRESS, help="same as --no-paired"
+    )
+    parser.add_argument(
+        "--paper",
+        action="store_true",
+        help="start from the paper's configuration (TrainConfig.paper) instead of the demo's",
+    )
     return parser
 
 def config_from_args(args: argparse.Namespace):
@@ -513,7 +552,8 @@ def config_from_args(args: argparse.Namespace):
 
 # %% ../nbs/14_training.ipynb #f447ce39
 UNPAIRED_LR_BUFFER = 512  # LR patches shuffled across scans: a few MB at most, and each batch mixes several scans
-LR_SCAN_FORMATS = "NIfTI, DICOM files or series folders, PNG/TIFF, .npy or fastMRI .h5"  # what `formats.read_scan` takes
+# what `formats.read_scan` takes
+LR_SCAN_FORMATS = "NIfTI, DICOM files or series folders, PNG/TIFF, .npy or fastMRI .h5"
 
 def _lr_scan(path): # -> (N, H, W) float32 in [0, 1]
     "One LR scan by `formats.read_scan`, negatives set to 0, divided by its own maximum (as a paired volume is)."
@@ -543,20 +583,41 @@ def unpaired_lr_scans(folder, # --unpaired-lr: LR scans of one scanner, in any f
                                           f"(expected {LR_SCAN_FORMATS})")
     return usable
 
-NETWORK_FIELDS = ("scale", "ablation", "degradation", "upsample", "projection", "width", "num_blocks", "d_width", "g_lr_width")  # the fields that shape the networks: a resumed run must repeat them
+NETWORK_FIELDS = (
+    "scale",
+    "ablation",
+    "degradation",
+    "upsample",
+    "projection",
+    "width",
+    "num_blocks",
+    "d_width",
+    "g_lr_width",
+)  # the fields that shape the networks: a resumed run must repeat them
+
 
 def _resume_keeps_networks(run_dir, cfg: TrainConfig):
     "A resumed run is given the options that shape its networks as it was trained with them (--unpaired-lr included)."
     try: saved = json.loads((Path(run_dir) / "config.json").read_text())
     except (OSError, ValueError): return   # no readable config: the checkpoint's own check answers
     if (saved.get("unpaired_lr") is None) != (cfg.unpaired_lr is None):
-        did = f"with --unpaired-lr {saved['unpaired_lr']}; pass it again" if saved.get("unpaired_lr") is not None else "without --unpaired-lr; leave it out"
+        did = (
+            f"with --unpaired-lr {saved['unpaired_lr']}; pass it again"
+            if saved.get("unpaired_lr") is not None
+            else "without --unpaired-lr; leave it out"
+        )
         raise ValueError(f"--resume: the run in {run_dir} was trained {did} (the option changes the networks)")
+    if float(saved.get("g_ema", 0.0)) != cfg.g_ema:   # the checkpoint's optimiser holds G's moving average (or none)
+        given = f"--g-ema {float(saved.get('g_ema', 0.0)):g}"
+        raise ValueError(f"--resume: the run in {run_dir} was trained with {given}, not {cfg.g_ema:g}; pass {given} "
+                         f"(its checkpoint keeps that moving average of G)")
     for name in NETWORK_FIELDS:
         if name == "g_lr_width" and cfg.ablation != "srrescycgan": continue   # only the cycle has a G_LR
         if name not in saved:
-            raise ValueError(f"--resume: the run in {run_dir} was made by an earlier srgan_course (its config.json has no "
-                             f"{name!r}); its networks do not fit this version's: start a new run (see CHANGELOG.md)")
+            raise ValueError(
+                f"--resume: the run in {run_dir} was made by an earlier srgan_course (its config.json has no "
+                f"{name!r}); its networks do not fit this version's: start a new run (see CHANGELOG.md)"
+            )
         if json.loads(json.dumps(getattr(cfg, name), default=str)) != saved[name]:
             flag, value = "--" + name.replace("_", "-"), saved[name]
             given = f"{flag} {value}" if not isinstance(value, bool) else flag if value else f"--no-{flag[2:]}"
@@ -582,6 +643,6 @@ def unpaired_lr_dataset(scans, # from `unpaired_lr_scans`
     scans, spec = list(scans), tf.TensorSpec((None, None), tf.float32)
     slices = tf.data.Dataset.from_generator(lambda: _lr_slices(scans, seed), output_signature=spec)
     seed_of = lambda i: tf.stack([tf.cast(seed, tf.int64), i])
-    patches = slices.enumerate().map(lambda i, x: srdata.random_crop(x, lr_patch, seed_of(i), augment),
+    patches = slices.enumerate().map(lambda i, x: pipeline.random_crop(x, lr_patch, seed_of(i), augment),
                                      num_parallel_calls=tf.data.AUTOTUNE)
     return patches.shuffle(UNPAIRED_LR_BUFFER, seed=seed).batch(batch_size, drop_remainder=True)

@@ -24,6 +24,7 @@ import keras
 
 from . import data as srdata
 from . import metrics as srmetrics
+from . import pipeline
 from .model import ModelConfig, build_model, scanner_noise
 from .generators import Upscaler
 from .train import cached_demo_volumes
@@ -37,7 +38,8 @@ def apodization(shape,  # (h, w) of the kept k-space
     "A centred k-space apodization window (h, w) in [0, 1], 1 at the centre of k-space."
     ky, kx = ((np.arange(n) - n // 2) / n for n in shape)  # cycles per pixel, in [-0.5, 0.5)
     if window == "hann": return (np.cos(np.pi * ky) ** 2)[:, None] * (np.cos(np.pi * kx) ** 2)[None, :]
-    if window == "fermi": return 1 / (1 + np.exp((np.hypot(ky[:, None], kx[None, :]) / 0.5 - fermi_radius) / fermi_width))
+    if window == "fermi":
+        return 1 / (1 + np.exp((np.hypot(ky[:, None], kx[None, :]) / 0.5 - fermi_radius) / fermi_width))
     if window == "none": return np.ones(shape)
     raise ValueError(f"window must be 'hann', 'fermi' or 'none', got {window!r}")
 
@@ -45,10 +47,11 @@ def lr_target_domain(kspace,  # measured single-coil k-space (..., H, W) of the 
                      scale,  # downscaling factor s
                      crop=(320, 320),  # recon matrix of the HR target
                      norm=1.0,  # the volume maximum (normalised units)
-                     noise_sigma=0.05,  # complex Gaussian noise added to the kept k-space (receiver noise), normalised units
+                     noise_sigma=0.05,  # complex Gaussian noise on the kept k-space (receiver noise), normalised units
                      window="none",  # the scanner's reconstruction filter applied after the noise, see `apodization`
                      rng=None):  # seed or np.random.Generator of the noise
-    "LR of the target scanner: the kept centre of k-space plus receiver noise, optionally apodized, on `data.lr_from_kspace`'s grid."
+    """LR of the target scanner: the kept centre of k-space plus receiver noise, optionally apodized, on
+    `data.lr_from_kspace`'s grid."""
     return srdata.lr_from_kspace(kspace, scale, crop, norm, noise_sigma, rng, multicoil=False,
                                  window=lambda shape: apodization(shape, window))
 
@@ -66,7 +69,7 @@ def volume_slices(path,  # a fastMRI single-coil .h5 volume
     idx = np.arange(n) if slices is None else np.arange(n)[(n - min(slices, n)) // 2:][:slices]
     pairs = []
     for i in idx:
-        if domain == "clean": pairs.append(srdata.read_pair(info, int(i), scale))
+        if domain == "clean": pairs.append(pipeline.read_pair(info, int(i), scale))
         else:
             with h5py.File(path, "r") as f: x, k = f[info.key][i], f["kspace"][i]
             hr = srdata.crop_to_multiple(np.asarray(x, np.float32) / np.float32(info.scale), 2 * scale)
@@ -75,22 +78,29 @@ def volume_slices(path,  # a fastMRI single-coil .h5 volume
 
 
 # %% ../nbs/19_unpaired.ipynb #ae1c99c6
-TARGET_NOISE = 0.075  # the experiment's receiver noise σ: the smallest level of the noise curve where (a) is at or below zero-fill and the oracle gains ≥ 1.5 dB
+# the experiment's receiver noise σ: the smallest level of the noise curve where (a) is at or below zero-fill and the
+# oracle gains ≥ 1.5 dB
+TARGET_NOISE = 0.075
 
 def experiment_model():
-    "The networks and optimiser every arm shares (the package's ModelConfig; each arm sets its ablation and milestones)."
-    return ModelConfig(width=32, num_blocks=3, d_width=16, g_lr_width=16, learning_rate=1e-3, gan_kind="ragan", lambda_adv=0.01)
+    """The networks and optimiser every arm shares (the package's ModelConfig; each arm sets its ablation and
+    milestones)."""
+    return ModelConfig(
+        width=32, num_blocks=3, d_width=16, g_lr_width=16, learning_rate=1e-3, gan_kind="ragan", lambda_adv=0.01
+    )
 
 @dataclass
 class UnpairedConfig:
     "Everything the experiment needs; the defaults are the full-size run whose numbers the chapter shows."
-    arms: tuple = ("content", "srgan", "srrescycgan", "oracle")  # (a) content-only, (b) SRGAN-style paired, (c) SRResCycGAN + unpaired target LR; oracle: (a) on target PAIRS
+    # (a) content-only, (b) SRGAN-style paired, (c) SRResCycGAN + unpaired target LR; oracle: (a) on target PAIRS
+    arms: tuple = ("content", "srgan", "srrescycgan", "oracle")
     seeds: tuple = (0, 1, 2)  # training seeds of every arm (network initialisation, patch order)
     steps: int = 1000  # optimisation steps of every run
     eval_every: int = 200  # steps between held-out target-domain scores: the validation curves
     batch_size: int = 8  # patches per step (arm c: 8 clean pairs + 8 target-domain LR patches)
     hr_patch: int = 48  # HR patch side (LR: hr_patch / scale)
-    target_noise: float = TARGET_NOISE  # the target scanner's receiver noise σ (normalised units), chosen by the noise curve
+    # the target scanner's receiver noise σ (normalised units), chosen by the noise curve
+    target_noise: float = TARGET_NOISE
     window: str = "none"  # the target scanner's apodization window ("none": noise is the whole domain gap)
     oracle_draws: int = 3  # noise draws of each target-domain training pair the oracle sees
     paired_volumes: int = 4  # subjects of the clean pairs
@@ -99,7 +109,8 @@ class UnpairedConfig:
     slices: int = 16  # slices per volume
     test_slices: int = 8  # central slices scored per held-out volume
     data_seed: int = 7000  # phantom subjects: paired data_seed, target data_seed + 1, held-out data_seed + 2
-    model: ModelConfig = field(default_factory=experiment_model)  # the networks and optimiser (ablation and milestones set per arm)
+    # the networks and optimiser (ablation and milestones set per arm)
+    model: ModelConfig = field(default_factory=experiment_model)
 
     @property
     def scale(self): return self.model.scale
@@ -107,7 +118,8 @@ class UnpairedConfig:
 
 # %% ../nbs/19_unpaired.ipynb #6acb891a
 def experiment_subjects(cfg):
-    "The three groups of phantom subjects, made once and kept in the package's demo cache: clean pairs, target LR, held-out."
+    """The three groups of phantom subjects, made once and kept in the package's demo cache: clean pairs, target LR,
+    held-out."""
     groups = [("paired", cfg.paired_volumes), ("target", cfg.target_volumes), ("test", cfg.test_volumes)]
     return {name: cached_demo_volumes(n, cfg.data_seed + k, cfg.slices) for k, (name, n) in enumerate(groups)}
 
@@ -119,24 +131,26 @@ def target_lr_stack(paths, cfg, seed=0):
 def target_lr_patches(stack, cfg, seed):
     "Endless batches (B, p, p, 1) of random patches of the target LR slices in `stack`, flipped and rotated at random."
     ds = tf.data.Dataset.from_tensor_slices(stack).repeat().shuffle(len(stack), seed=seed).enumerate()
-    crop = lambda i, x: srdata.random_crop(x, cfg.hr_patch // cfg.scale, tf.stack([tf.cast(seed, tf.int64), i]), True)
+    crop = lambda i, x: pipeline.random_crop(x, cfg.hr_patch // cfg.scale, tf.stack([tf.cast(seed, tf.int64), i]), True)
     return ds.map(crop, num_parallel_calls=tf.data.AUTOTUNE).batch(cfg.batch_size, drop_remainder=True)
 
 def target_pairs(paths, cfg, seed):
-    "Endless (lr, hr) batches of target-domain PAIRS of `paths`, `cfg.oracle_draws` noise draws each: the oracle's data only."
+    """Endless (lr, hr) batches of target-domain PAIRS of `paths`, `cfg.oracle_draws` noise draws each: the oracle's
+    data only."""
     s, p = cfg.scale, cfg.hr_patch // cfg.scale
     stacks = [volume_slices(q, s, "target", None, cfg.target_noise, cfg.window, [seed, i, d])
               for d in range(cfg.oracle_draws) for i, q in enumerate(paths)]
     lr, hr = (np.concatenate(x) for x in zip(*stacks))
     ds = tf.data.Dataset.from_tensor_slices((lr, hr)).repeat().shuffle(len(lr), seed=seed).enumerate()
-    crop = lambda i, x: srdata.aligned_crop(x[0], x[1], s, p, tf.stack([tf.cast(seed, tf.int64), i]), "kspace", True)
+    crop = lambda i, x: pipeline.aligned_crop(x[0], x[1], s, p, tf.stack([tf.cast(seed, tf.int64), i]), "kspace", True)
     return ds.map(crop, num_parallel_calls=tf.data.AUTOTUNE).batch(cfg.batch_size, drop_remainder=True)
 
 def training_data(arm, cfg, paths, target_stack, seed):
-    "An arm's batches: clean pairs (a, b); clean pairs with the scanner's unpaired LR, ((lr, lr_target), hr) (c); target pairs (oracle)."
+    """An arm's batches: clean pairs (a, b); clean pairs with the scanner's unpaired LR, ((lr, lr_target), hr) (c);
+    target pairs (oracle)."""
     if arm == "oracle": return target_pairs(paths["paired"], cfg, seed)
-    pairs = srdata.make_dataset(paths["paired"], scale=cfg.scale, hr_patch=cfg.hr_patch, batch_size=cfg.batch_size,
-                                seed=seed, cache=True)
+    pairs = pipeline.make_dataset(paths["paired"], scale=cfg.scale, hr_patch=cfg.hr_patch, batch_size=cfg.batch_size,
+                                  seed=seed, cache=True)
     if arm != "srrescycgan": return pairs
     unpaired = target_lr_patches(target_stack, cfg, seed + 1)
     return tf.data.Dataset.zip((pairs, unpaired)).map(lambda p, t: ((p[0], t), p[1])).prefetch(tf.data.AUTOTUNE)
@@ -146,13 +160,21 @@ def training_data(arm, cfg, paths, target_stack, seed):
 ABLATION_OF = {"oracle": "content"}  # the oracle is arm a's network trained on target-domain pairs
 
 def arm_config(arm, cfg):
-    "The package's ModelConfig of an arm: the shared networks and optimiser, the arm's ablation, milestones at 60 % and 85 % of the run."
-    return replace(cfg.model, ablation=ABLATION_OF.get(arm, arm), milestones=(int(0.6 * cfg.steps), int(0.85 * cfg.steps)))
+    """The package's ModelConfig of an arm: the shared networks and optimiser, the arm's ablation, milestones at 60 %
+    and 85 % of the run."""
+    return replace(
+        cfg.model, ablation=ABLATION_OF.get(arm, arm), milestones=(int(0.6 * cfg.steps), int(0.85 * cfg.steps))
+    )
 
-def build_arm(arm, cfg, target_stack=None): # target_stack: the scanner's LR slices, arm (c)'s noise σ starts at their estimate
+# target_stack: the scanner's LR slices, arm (c)'s noise σ starts at their estimate
+def build_arm(arm, cfg, target_stack=None):
     "The package's `build_model`: arm (c) is the model built with `unpaired_lr=True`."
     c = arm == "srrescycgan"
-    return build_model(arm_config(arm, cfg), unpaired_lr=c, noise_sigma=scanner_noise(target_stack) if c and target_stack is not None else None)
+    return build_model(
+        arm_config(arm, cfg),
+        unpaired_lr=c,
+        noise_sigma=scanner_noise(target_stack) if c and target_stack is not None else None,
+    )
 
 class HeldOutCurve(keras.callbacks.Callback):
     "Held-out target-domain PSNR of G_HR every `every` steps: has the arm stopped improving?"
@@ -168,7 +190,8 @@ class HeldOutCurve(keras.callbacks.Callback):
             self.points.append((batch + 1, float(psnr)))
 
 def train_arm(arm, cfg, paths, target_stack, tests, seed):
-    "Train one arm for cfg.steps steps from `seed`; returns (model, seconds, validation curve [(step, target PSNR)], mean loss terms)."
+    """Train one arm for cfg.steps steps from `seed`; returns (model, seconds, validation curve [(step, target PSNR)],
+    mean loss terms)."""
     keras.utils.set_random_seed(seed)
     model = build_arm(arm, cfg, target_stack)
     curve = HeldOutCurve(tests["target"], cfg.eval_every)
@@ -182,14 +205,21 @@ def train_arm(arm, cfg, paths, target_stack, tests, seed):
 def score_volume(sr, hr, scale):
     "PSNR / SSIM (fastMRI, data range 1 = the volume maximum) and the top-band spectral error and bias of one volume."
     err, bias = srmetrics.band_spectrum_error(hr, sr, scale)
-    return dict(psnr=srmetrics.psnr(hr, sr, 1.0), ssim=srmetrics.ssim(hr, sr, 1.0), spectral_error_db=err, spectral_bias_db=bias)
+    return dict(
+        psnr=srmetrics.psnr(hr, sr, 1.0), ssim=srmetrics.ssim(hr, sr, 1.0), spectral_error_db=err, spectral_bias_db=bias
+    )
 
 # %% ../nbs/19_unpaired.ipynb #56e50b89
 def held_out_sets(cfg, paths, noise_sigma=None):  # noise_sigma: the target's σ (None: cfg.target_noise)
     "Held-out (LR, HR) stacks per volume, for both domains: the target scanner's and the clean degradation."
     sigma = cfg.target_noise if noise_sigma is None else noise_sigma
-    return {dom: [volume_slices(p, cfg.scale, dom, cfg.test_slices, sigma, cfg.window, [99, i]) for i, p in enumerate(paths["test"])]
-            for dom in ("target", "clean")}
+    return {
+        dom: [
+            volume_slices(p, cfg.scale, dom, cfg.test_slices, sigma, cfg.window, [99, i])
+            for i, p in enumerate(paths["test"])
+        ]
+        for dom in ("target", "clean")
+    }
 
 def score_upscaler(upscale, tests, scale):
     "Scores of `upscale` (fn (N,h,w) -> (N,H,W)) averaged over held-out volumes, per domain."
@@ -201,16 +231,25 @@ def score_upscaler(upscale, tests, scale):
 
 def baseline_scores(tests, scale):
     "The two classical upsamplers on the k-space grid, scored like the arms."
-    return {m: score_upscaler(lambda lr, m=m: srdata.upsample(lr, scale, m, grid="kspace"), tests, scale) for m in srmetrics.BASELINES}
+    return {
+        m: score_upscaler(lambda lr, m=m: srdata.upsample(lr, scale, m, grid="kspace"), tests, scale)
+        for m in srmetrics.BASELINES
+    }
 
 
 # %% ../nbs/19_unpaired.ipynb #8e4a8c96
 def degradation_diagnostics(model, tests, cfg, paths):
-    "Did G_LR learn the scanner? Its learned noise σ against the true one, and G_LR(hr) against the noise-free target LR (PSNR)."
+    """Did G_LR learn the scanner? Its learned noise σ against the true one, and G_LR(hr) against the noise-free target
+    LR (PSNR)."""
     hr = np.concatenate([hr for _, hr in tests["target"]])
-    ref = np.concatenate([volume_slices(p, cfg.scale, "target", cfg.test_slices, 0.0, cfg.window)[0] for p in paths["test"]])
-    fake = np.concatenate([model.g_lr(hr[i:i + 4, ..., None], training=False).numpy()[..., 0] for i in range(0, len(hr), 4)])
-    w = apodization((hr.shape[-2] // cfg.scale * 2, hr.shape[-1] // cfg.scale * 2), cfg.window)  # window of the kept k-space
+    ref = np.concatenate(
+        [volume_slices(p, cfg.scale, "target", cfg.test_slices, 0.0, cfg.window)[0] for p in paths["test"]]
+    )
+    fake = np.concatenate(
+        [model.g_lr(hr[i : i + 4, ..., None], training=False).numpy()[..., 0] for i in range(0, len(hr), 4)]
+    )
+    # window of the kept k-space
+    w = apodization((hr.shape[-2] // cfg.scale * 2, hr.shape[-1] // cfg.scale * 2), cfg.window)
     return dict(g_lr_psnr=srmetrics.psnr(ref, fake, 1.0), learned_sigma=model.g_lr_noise.sigma,
                 true_sigma=float(cfg.target_noise * np.sqrt(np.mean(w ** 2))))
 
@@ -220,20 +259,30 @@ def summarize_runs(runs, keys=("psnr", "ssim", "spectral_error_db", "spectral_bi
     "Mean and spread (sample std over seeds) of every score of every arm and domain."
     out = {}
     for arm, per_seed in runs.items():
-        out[arm] = {dom: {k: dict(mean=float(np.mean([r["scores"][dom][k] for r in per_seed])),
-                                  std=float(np.std([r["scores"][dom][k] for r in per_seed], ddof=1)) if len(per_seed) > 1 else 0.0)
-                          for k in keys} for dom in per_seed[0]["scores"]}
+        out[arm] = {
+            dom: {
+                k: dict(
+                    mean=float(np.mean([r["scores"][dom][k] for r in per_seed])),
+                    std=float(np.std([r["scores"][dom][k] for r in per_seed], ddof=1)) if len(per_seed) > 1 else 0.0,
+                )
+                for k in keys
+            }
+            for dom in per_seed[0]["scores"]
+        }
     return out
 
 def oracle_share(summary, key="psnr", domain="target"):
-    "(c)'s share of the oracle's gain over (a): [(c) − (a)] / [(oracle) − (a)] on the mean scores (1: all of it, 0: none)."
+    """(c)'s share of the oracle's gain over (a): [(c) − (a)] / [(oracle) − (a)] on the mean scores (1: all of it, 0:
+    none)."""
     m = lambda arm: summary[arm][domain][key]["mean"]
     return (m("srrescycgan") - m("content")) / (m("oracle") - m("content"))
 
 
 # %% ../nbs/19_unpaired.ipynb #c0fb7ce6
-def noise_level_curve(cfg, paths, sigmas, clean_model=None):  # clean_model: arm (a) trained already (None: train it here)
-    "Against the target's noise σ: held-out PSNR/SSIM of zero-fill, of arm (a) trained on clean pairs, and of an oracle trained at σ."
+# clean_model: arm (a) trained already (None: train it here)
+def noise_level_curve(cfg, paths, sigmas, clean_model=None):
+    """Against the target's noise σ: held-out PSNR/SSIM of zero-fill, of arm (a) trained on clean pairs, and of an
+    oracle trained at σ."""
     clean_model = clean_model or train_arm("content", cfg, paths, None, held_out_sets(cfg, paths), cfg.seeds[0])[0]
     clean_up, rows = Upscaler(clean_model.g_hr), []
     for sigma in sigmas:
@@ -244,12 +293,16 @@ def noise_level_curve(cfg, paths, sigmas, clean_model=None):  # clean_model: arm
                    clean_trained=score_upscaler(clean_up, tests, cfg.scale)["target"],
                    oracle=score_upscaler(Upscaler(oracle.g_hr), tests, cfg.scale)["target"])
         rows.append(row)
-        print(f"σ {sigma:.3f}: zero-fill {row['zero_fill']['psnr']:.2f}, clean-trained {row['clean_trained']['psnr']:.2f}, "
-              f"oracle {row['oracle']['psnr']:.2f} dB", flush=True)
+        print(
+            f"σ {sigma:.3f}: zero-fill {row['zero_fill']['psnr']:.2f}, "
+            f"clean-trained {row['clean_trained']['psnr']:.2f}, oracle {row['oracle']['psnr']:.2f} dB",
+            flush=True,
+        )
     return rows
 
 def choose_noise(curve, oracle_gain=1.5):
-    "The smallest σ where the clean-trained model is at or below zero-fill and the oracle gains `oracle_gain` dB over zero-fill (None: none)."
+    """The smallest σ where the clean-trained model is at or below zero-fill and the oracle gains `oracle_gain` dB over
+    zero-fill (None: none)."""
     ok = [r["sigma"] for r in curve if r["clean_trained"]["psnr"] <= r["zero_fill"]["psnr"]
           and r["oracle"]["psnr"] - r["zero_fill"]["psnr"] >= oracle_gain]
     return min(ok) if ok else None
@@ -261,7 +314,8 @@ def run_experiment(cfg=None,  # UnpairedConfig (None: the full-size defaults)
                    figure=None,  # PNG of crops and spectra (None: not drawn)
                    noise_sigmas=(),  # σ values of the noise-level curve (empty: no curve)
                    verbose=True):
-    "Train every arm with every seed, score them all on held-out target-domain (and clean) LR; returns the results dict."
+    """Train every arm with every seed, score them all on held-out target-domain (and clean) LR; returns the results
+    dict."""
     cfg = cfg or UnpairedConfig()
     t_start = time.time()
     paths = experiment_subjects(cfg)
@@ -274,12 +328,21 @@ def run_experiment(cfg=None,  # UnpairedConfig (None: the full-size defaults)
         for seed in cfg.seeds:
             model, seconds, curve, losses = train_arm(arm, cfg, paths, target_stack, tests, seed)
             up = Upscaler(model.g_hr)
-            res["runs"][arm].append(dict(seed=seed, seconds=seconds, scores=score_upscaler(up, tests, cfg.scale), curve=curve,
-                                         losses=losses))  # the loss terms' means over the run: a critic stuck at 2 ln 2 learned nothing
-            if arm == "srrescycgan": res["diagnostics"].append(dict(seed=seed, **degradation_diagnostics(model, tests, cfg, paths)))
+            res["runs"][arm].append(
+                dict(
+                    seed=seed, seconds=seconds, scores=score_upscaler(up, tests, cfg.scale), curve=curve, losses=losses
+                )
+            )  # the loss terms' means over the run: a critic stuck at 2 ln 2 learned nothing
+            if arm == "srrescycgan":
+                res["diagnostics"].append(dict(seed=seed, **degradation_diagnostics(model, tests, cfg, paths)))
             if seed == cfg.seeds[0]: keep[arm] = up(tests["target"][0][0])
             if arm == "content" and seed == cfg.seeds[0]: clean_model = model
-            if verbose: print(f"{arm} seed {seed}: {seconds:.0f} s, target PSNR {res['runs'][arm][-1]['scores']['target']['psnr']:.2f} dB", flush=True)
+            if verbose:
+                print(
+                    f"{arm} seed {seed}: {seconds:.0f} s, "
+                    f"target PSNR {res['runs'][arm][-1]['scores']['target']['psnr']:.2f} dB",
+                    flush=True,
+                )
     res["summary"] = summarize_runs(res["runs"])
     if {"content", "srrescycgan", "oracle"} <= set(res["runs"]):  # (c)'s share of the oracle's gain over (a)
         res["share"] = {k: oracle_share(res["summary"], k) for k in ("psnr", "ssim")}
@@ -291,10 +354,16 @@ def run_experiment(cfg=None,  # UnpairedConfig (None: the full-size defaults)
 
 
 # %% ../nbs/19_unpaired.ipynb #4cd95a8b
-ARM_NAMES = {"content": "(a) content", "srgan": "(b) SRGAN", "srrescycgan": "(c) SRResCycGAN+unpaired", "oracle": "oracle: target pairs"}
+ARM_NAMES = {
+    "content": "(a) content",
+    "srgan": "(b) SRGAN",
+    "srrescycgan": "(c) SRResCycGAN+unpaired",
+    "oracle": "oracle: target pairs",
+}
 
 def experiment_figure(test_volume, outputs, scale, path=None, crop=(150, 150, 96)):
-    "Zoomed crops of one held-out target-domain slice (HR, LR, baselines, each arm) and the mean power spectra; saved as PNG if `path`."
+    """Zoomed crops of one held-out target-domain slice (HR, LR, baselines, each arm) and the mean power spectra; saved
+    as PNG if `path`."""
     import matplotlib.pyplot as plt
     lr, hr = test_volume
     i = len(hr) // 2
@@ -302,35 +371,59 @@ def experiment_figure(test_volume, outputs, scale, path=None, crop=(150, 150, 96
             "bicubic": srdata.upsample(lr, scale, "bicubic", grid="kspace")}
     imgs.update({ARM_NAMES.get(k, k): v for k, v in outputs.items()})
     y, x, n = crop
-    fig, axes = plt.subplots(1, len(imgs) + 1, figsize=(2.3 * (len(imgs) + 1) + 1.5, 2.8), gridspec_kw=dict(width_ratios=[1] * len(imgs) + [1.6]))
+    fig, axes = plt.subplots(
+        1,
+        len(imgs) + 1,
+        figsize=(2.3 * (len(imgs) + 1) + 1.5, 2.8),
+        gridspec_kw=dict(width_ratios=[1] * len(imgs) + [1.6]),
+    )
     for ax, (name, img) in zip(axes, imgs.items()):
         ax.imshow(img[i, y:y + n, x:x + n], cmap="gray", vmin=0, vmax=float(hr[i].max()))
-        title = name if name.startswith("HR") else f"{name}\n{srmetrics.psnr(hr[i], np.clip(img[i], 0, None), 1.0):.2f} dB"
+        title = (
+            name if name.startswith("HR") else f"{name}\n{srmetrics.psnr(hr[i], np.clip(img[i], 0, None), 1.0):.2f} dB"
+        )
         ax.set_title(title, fontsize=8); ax.axis("off")
     ax = axes[-1]
     for name, img in imgs.items():
         f, p = srmetrics.mean_spectrum(img)
-        ax.loglog(f, p, lw=1.2 if name.startswith("HR") else 0.9, color="k" if name.startswith("HR") else None, label=name.split("\n")[0])
-    ax.axvspan(0.5 / scale, 1.0 / scale, color="0.9"); ax.set_xlabel("cycles / pixel", fontsize=8); ax.set_title("power spectra (band shaded)", fontsize=8)
+        ax.loglog(
+            f,
+            p,
+            lw=1.2 if name.startswith("HR") else 0.9,
+            color="k" if name.startswith("HR") else None,
+            label=name.split("\n")[0],
+        )
+    ax.axvspan(0.5 / scale, 1.0 / scale, color="0.9")
+    ax.set_xlabel("cycles / pixel", fontsize=8)
+    ax.set_title("power spectra (band shaded)", fontsize=8)
     ax.tick_params(labelsize=7); ax.legend(fontsize=6)
     fig.tight_layout()
     if path: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=90)
     return fig
 
 def curves_figure(res, path=None):
-    "Left: held-out target PSNR against the noise σ (zero-fill, arm a, oracle). Right: every arm's validation curve (mean over seeds)."
+    """Left: held-out target PSNR against the noise σ (zero-fill, arm a, oracle). Right: every arm's validation curve
+    (mean over seeds)."""
     import matplotlib.pyplot as plt
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.4))
     if res.get("noise_curve"):
         sig = [r["sigma"] for r in res["noise_curve"]]
-        for key, label in (("zero_fill", "zero-fill"), ("clean_trained", "(a) trained on clean pairs"), ("oracle", "oracle: trained at σ")):
+        for key, label in (
+            ("zero_fill", "zero-fill"),
+            ("clean_trained", "(a) trained on clean pairs"),
+            ("oracle", "oracle: trained at σ"),
+        ):
             a1.plot(sig, [r[key]["psnr"] for r in res["noise_curve"]], "o-", label=label)
         a1.axvline(res["config"]["target_noise"], color="0.6", ls=":", label="the target domain")
-        a1.set_xlabel("receiver noise σ (normalised k-space units)"); a1.set_ylabel("held-out PSNR (dB)"); a1.legend(fontsize=7)
+        a1.set_xlabel("receiver noise σ (normalised k-space units)")
+        a1.set_ylabel("held-out PSNR (dB)")
+        a1.legend(fontsize=7)
         a1.set_title("what there is to win, against the noise", fontsize=9)
     for arm, runs in res["runs"].items():
         steps = [s for s, _ in runs[0]["curve"]]
-        a2.plot(steps, np.mean([[v for _, v in r["curve"]] for r in runs], 0), "o-", ms=3, label=ARM_NAMES.get(arm, arm))
+        a2.plot(
+            steps, np.mean([[v for _, v in r["curve"]] for r in runs], 0), "o-", ms=3, label=ARM_NAMES.get(arm, arm)
+        )
     a2.axhline(res["baselines"]["zero_fill"]["target"]["psnr"], color="0.5", ls="--", lw=0.8, label="zero-fill")
     a2.set_xlabel("training step"); a2.set_ylabel("held-out target PSNR (dB)"); a2.legend(fontsize=7)
     a2.set_title("validation curves (mean over seeds)", fontsize=9)
@@ -341,15 +434,26 @@ def curves_figure(res, path=None):
 
 # %% ../nbs/19_unpaired.ipynb #ab20630d
 def results_table(res):
-    "Markdown table of the summary: mean ± spread over seeds per arm, and the baselines, on the target and clean held-out LR."
+    """Markdown table of the summary: mean ± spread over seeds per arm, and the baselines, on the target and clean
+    held-out LR."""
     fmt = lambda d, k, p: f"{d[k]['mean']:.{p}f} ± {d[k]['std']:.{p}f}"
-    head = "| method | target PSNR | target SSIM | target band error / bias (dB) | clean PSNR | clean SSIM |\n|---|---|---|---|---|---|"
-    rows = [f"| {m} | {b['target']['psnr']:.2f} | {b['target']['ssim']:.3f} | {b['target']['spectral_error_db']:.1f} / {b['target']['spectral_bias_db']:+.1f} "
-            f"| {b['clean']['psnr']:.2f} | {b['clean']['ssim']:.3f} |" for m, b in res["baselines"].items()]
+    head = (
+        "| method | target PSNR | target SSIM | target band error / bias (dB) | clean PSNR | clean SSIM |\n"
+        "|---|---|---|---|---|---|"
+    )
+    rows = [
+        f"| {m} | {b['target']['psnr']:.2f} | {b['target']['ssim']:.3f} | "
+        f"{b['target']['spectral_error_db']:.1f} / {b['target']['spectral_bias_db']:+.1f} "
+        f"| {b['clean']['psnr']:.2f} | {b['clean']['ssim']:.3f} |"
+        for m, b in res["baselines"].items()
+    ]
     for arm, s in res["summary"].items():
         t, c = s["target"], s["clean"]
-        rows.append(f"| {ARM_NAMES.get(arm, arm)} | {fmt(t, 'psnr', 2)} | {fmt(t, 'ssim', 3)} | {fmt(t, 'spectral_error_db', 1)} / "
-                    f"{t['spectral_bias_db']['mean']:+.1f} | {fmt(c, 'psnr', 2)} | {fmt(c, 'ssim', 3)} |")
+        rows.append(
+            f"| {ARM_NAMES.get(arm, arm)} | {fmt(t, 'psnr', 2)} | {fmt(t, 'ssim', 3)} | "
+            f"{fmt(t, 'spectral_error_db', 1)} / {t['spectral_bias_db']['mean']:+.1f} | "
+            f"{fmt(c, 'psnr', 2)} | {fmt(c, 'ssim', 3)} |"
+        )
     return "\n".join([head] + rows)
 
 
@@ -357,9 +461,11 @@ def results_table(res):
 NOISE_SIGMAS = (0.0, 0.025, 0.05, 0.075, 0.1)  # the noise-level curve of the full-size run
 
 def main(argv=None):
-    "python -m srgan_course.unpaired [--out JSON] [--figure PNG] [--curves PNG] [--steps N] [--seeds 0,1,2] [--no-curve]: the full-size experiment."
+    """python -m srgan_course.unpaired [--out JSON] [--figure PNG] [--curves PNG] [--steps N] [--seeds 0,1,2]
+    [--no-curve]: the full-size experiment."""
     p = argparse.ArgumentParser(prog="python -m srgan_course.unpaired", description=main.__doc__)
-    p.add_argument("--out", default="nbs/results/unpaired.json"); p.add_argument("--figure", default="nbs/images/unpaired.png")
+    p.add_argument("--out", default="nbs/results/unpaired.json")
+    p.add_argument("--figure", default="nbs/images/unpaired.png")
     p.add_argument("--curves", default="nbs/images/unpaired_curves.png")
     p.add_argument("--steps", type=int, default=UnpairedConfig.steps)
     p.add_argument("--seeds", default=",".join(map(str, UnpairedConfig.seeds)))

@@ -87,7 +87,7 @@ def test_budget_is_held_and_the_step_compiles_once():
     for x in (lr, data.degrade(phantoms.demo_slice(seed=6, size=240), 4)[None].repeat(3, 0)):
         adapter.adapt(x, 2.0 + adapter.trace_seconds)
         assert adapter.last["steps"] > 0
-    assert adapter._step.experimental_get_tracing_count() == 1
+    assert adapter.compiled_train_step.experimental_get_tracing_count() == 1
 
 
 def test_an_adaptation_that_fails_falls_back_to_the_unadapted_output(phantom):

@@ -389,8 +389,11 @@ def test_realism_targets_sentence_is_the_card():
     assert f"the gap is {closer:.2f} dB closer" in text and f"the critic {a0['critic_acc'] - a1['critic_acc']:+.3f} lower" in text, text
     assert f"PSNR {a1['psnr']:.2f} dB against zero-fill's {zf['psnr']:.2f}" in text
     assert ("**not met**" in text) == (not met)
-    start = result("perception.json")["start"]["real"]   # A = 0 is the PSNR weights: the sweep's start, scored the same way
-    assert a0 == pytest.approx(start, abs=1e-9)
+    # A = 0 is the PSNR weights: the sweep's start, scored the same way. The fresh critic, retrained for each score, can
+    # land one or two of its 3,072 held-out patches on the other side on another run (threads sum in another order).
+    start = result("perception.json")["start"]["real"]
+    assert {k: v for k, v in a0.items() if k != "critic_acc"} == pytest.approx({k: v for k, v in start.items() if k != "critic_acc"}, abs=1e-9)
+    assert a0["critic_acc"] == pytest.approx(start["critic_acc"], abs=2 / 3072)
 
 
 def test_benchmark_flops_are_the_codes_count():

@@ -12,7 +12,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from srgan_course import cli, data, formats
+from srgan_course import cli, data, dicom, formats
 
 
 def run_cli(*argv):
@@ -71,8 +71,9 @@ def test_nifti_import_upscale_roundtrip(tmp_path, tiny):
 
 def test_dicom_import_upscale_roundtrip(tmp_path, tiny):
     a = np.radians(30)
-    formats.write_dicom_series(tmp_path / "series", np.moveaxis(marker_volume(), 2, 0), pixel_spacing=(0.9, 0.8), slice_spacing=3.0,
-                               orientation=(np.cos(a), np.sin(a), 0, -np.sin(a), np.cos(a), 0), origin=(12, -40, 5), rescale=(2.0, -100.0))
+    dicom.write_dicom_series(tmp_path / "series", np.moveaxis(marker_volume(), 2, 0), pixel_spacing=(0.9, 0.8),
+                             slice_spacing=3.0, orientation=(np.cos(a), np.sin(a), 0, -np.sin(a), np.cos(a), 0),
+                             origin=(12, -40, 5), rescale=(2.0, -100.0))
     code, out, err = run_cli("import", tmp_path / "series", tmp_path / "h5")
     assert code == 0, err
     assert run_cli("upscale", tmp_path / "h5" / "series.h5", "--out", tmp_path / "sr.h5", "--weights", tiny)[0] == 0
@@ -107,8 +108,8 @@ def test_upscale_small_and_complex_npy(tmp_path, tiny):
 
 
 def test_upscale_dicom_folder_bad_input(tmp_path, tiny):
-    formats.write_dicom_series(tmp_path / "mixed" / "a", np.ones((2, 16, 16)))
-    formats.write_dicom_series(tmp_path / "mixed" / "b", np.ones((2, 16, 16)), series_description="localiser")
+    dicom.write_dicom_series(tmp_path / "mixed" / "a", np.ones((2, 16, 16)))
+    dicom.write_dicom_series(tmp_path / "mixed" / "b", np.ones((2, 16, 16)), series_description="localiser")
     code, _, err = run_cli("upscale", tmp_path / "mixed", "--out", tmp_path / "sr", "--weights", tiny)
     assert_one_line_error(code, err, "--series")
     assert not (tmp_path / "sr").exists()
@@ -182,7 +183,8 @@ def test_upscale_adapt_subprocess(tmp_path, tiny):
 
 def test_import_siemens_mosaic_and_parrec(tmp_path):
     "`import` unpacks a mosaic into its 48 slices and reads a PAR/REC volume; what it cannot read: one line, nothing written."
-    from test_formats import NICOM_DATA, copy_parrec, painted_mosaic
+    from test_dicom import NICOM_DATA, painted_mosaic
+    from test_formats import copy_parrec
     painted_mosaic(tmp_path / "in" / "mosaic.dcm")
     par = copy_parrec(tmp_path / "in")
     code, out, err = run_cli("import", tmp_path / "in" / "mosaic.dcm", tmp_path / "a")
@@ -200,7 +202,8 @@ def test_import_siemens_mosaic_and_parrec(tmp_path):
 def test_upscale_writes_mosaic_and_parrec_as_nifti_on_their_scanner_affine(tmp_path, tiny):
     "PAR/REC and a Siemens mosaic are upscaled into NIfTI: LR voxel j and HR voxel s·j sit at the same scanner point."
     import nibabel as nib
-    from test_formats import copy_parrec, painted_mosaic
+    from test_dicom import painted_mosaic
+    from test_formats import copy_parrec
     mosaic, par = tmp_path / "mosaic.dcm", copy_parrec(tmp_path)
     painted_mosaic(mosaic)
     for src, extra, n_slices in [(par, ("--volume", "1"), 9), (mosaic, (), 48)]:
@@ -215,7 +218,8 @@ def test_upscale_writes_mosaic_and_parrec_as_nifti_on_their_scanner_affine(tmp_p
 
 def test_upscale_refuses_a_wrong_output_for_mosaic_and_parrec_before_any_work(tmp_path, tiny):
     "A mosaic or a PAR/REC can only be written as NIfTI: any other --out is one line, exit 2, before adapting, nothing written."
-    from test_formats import copy_parrec, painted_mosaic
+    from test_dicom import painted_mosaic
+    from test_formats import copy_parrec
     mosaic, par = tmp_path / "mosaic.dcm", copy_parrec(tmp_path)
     painted_mosaic(mosaic)
     for src, out, extra in [(mosaic, tmp_path / "sr.dcm", ()), (par, tmp_path / "sr.PAR", ("--volume", "0", "--adapt", "1"))]:
@@ -238,7 +242,7 @@ def test_upscale_options_that_do_not_apply_are_refused_before_adapting(tmp_path,
 
 def test_upscale_refuses_a_mosaic_without_its_geometry(tmp_path, tiny):
     "A mosaic with no ImagePositionPatient: its NIfTI would claim a guessed scanner geometry, so upscale refuses in one line."
-    from test_formats import painted_mosaic
+    from test_dicom import painted_mosaic
     ds = painted_mosaic(tmp_path / "mosaic.dcm")
     del ds.ImagePositionPatient
     ds.save_as(tmp_path / "mosaic.dcm")

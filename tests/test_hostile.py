@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from clitools import run
-from srgan_course import cli, data, formats
+from srgan_course import cli, data, dicom, formats, pipeline
 
 
 
@@ -172,7 +172,7 @@ def test_images_are_read_as_import_reads_them(tmp_path, capsys, tiny):
 def test_dicom_with_rescale_intercept_keeps_its_values(tmp_path, capsys, tiny):
     image = np.full((2, 16, 16), -1000.0)   # CT-style storage: the background at -1000
     image[:, 4:12, 4:12] = 300.0
-    formats.write_dicom_series(tmp_path / "ct", image, rescale=(1.0, -1024.0))
+    dicom.write_dicom_series(tmp_path / "ct", image, rescale=(1.0, -1024.0))
     code, _, err = run(capsys, "upscale", tmp_path / "ct", "--out", tmp_path / "sr", "--weights", tiny)
     assert code == 0 and "negative values" in err, err
     sr = formats.read_scan(tmp_path / "sr").image
@@ -196,7 +196,7 @@ def test_an_all_negative_image_stays_negative_with_a_note(tmp_path, capsys, tiny
 
 def test_dicom_without_pixel_spacing_says_what_it_assumed(tmp_path, capsys, tiny):
     import pydicom
-    (path,) = formats.write_dicom_series(tmp_path / "d", np.random.default_rng(3).random((1, 16, 16)) * 1000)
+    (path,) = dicom.write_dicom_series(tmp_path / "d", np.random.default_rng(3).random((1, 16, 16)) * 1000)
     ds = pydicom.dcmread(path)
     del ds.PixelSpacing
     ds.save_as(path)
@@ -224,14 +224,14 @@ def test_bad_kspace_is_skipped_by_train(tmp_path):
     "The input pipeline skips a slice whose k-space is bad, names it once, and goes on with every other slice."
     paths = small_volumes(tmp_path / "d", ["a", "b"])
     with h5py.File(paths[0], "a") as f: f["kspace"][0, 3, 3] = np.inf
-    ds = data.make_dataset(paths, scale=2, hr_patch=16, batch_size=1, repeat=False, augment=False)
+    ds = pipeline.make_dataset(paths, scale=2, hr_patch=16, batch_size=1, repeat=False, augment=False)
     with pytest.warns(UserWarning, match="a.h5: 'kspace' of slice 0") as caught:
         batches = sum(1 for _ in ds)
     assert batches == 3 and len([w for w in caught if "a.h5" in str(w.message)]) == 1   # 4 slices, one skipped
     with h5py.File(paths[1], "a") as f: f["kspace"][:, 0, 0] = np.nan
     with h5py.File(paths[0], "a") as f: f["kspace"][1, 0, 0] = np.nan
     with pytest.raises(Exception, match="every slice is unreadable"), warnings.catch_warnings():
-        warnings.simplefilter("ignore"); list(data.make_dataset(paths, scale=2, hr_patch=16, batch_size=1))
+        warnings.simplefilter("ignore"); list(pipeline.make_dataset(paths, scale=2, hr_patch=16, batch_size=1))
 
 
 def test_unreadable_chunk_is_named(tmp_path):
@@ -243,7 +243,8 @@ def test_unreadable_chunk_is_named(tmp_path):
         offset = f["kspace"].id.get_chunk_info(1).byte_offset
     with open(path, "r+b") as f: f.seek(offset + 8); f.write(b"\xff" * 64)   # corrupt the compressed chunk of slice 1
     with pytest.raises(data.DataError, match="z.h5: slice 1 cannot be read"): data.check_volume(path, check_kspace=True)
-    with pytest.raises(data.DataError, match="z.h5: slice 1 cannot be read"): data.read_pair(data.check_volume(path), 1, 2)
+    with pytest.raises(data.DataError, match="z.h5: slice 1 cannot be read"):
+        pipeline.read_pair(data.check_volume(path), 1, 2)
 
 
 # --- signals, bounds and messages --------------------------------------------------------------------------

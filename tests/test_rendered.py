@@ -27,7 +27,7 @@ def test_page_is_current(nb_path):
     assert entry and (DOCS / f"{nb_path.stem}.html").exists(), f"docs/{nb_path.stem}.html is missing: run tools/render_course.py"
     assert entry["source_sha256"] == render_course.source_hash(nb_path), (
         f"docs/{nb_path.stem}.html is older than its sources {render_course.dependencies(nb_path)} or the notebook: "
-        f"run .venv/bin/python tools/render_course.py {nb_path.stem[:2]}")
+        f"run .venv/bin/python tools/render_course.py {nb_path.stem.split('_')[0]}")
 
 
 @pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.stem)
@@ -44,7 +44,8 @@ def test_run_all_at_defaults_is_clean(nb_path):
 def test_quick_chapters_run_at_defaults_in_ci(nb_path):
     """CI runs a chapter at its own defaults whenever that takes at most QUICK_S seconds, so a check that passes only at
     CI sizes is caught; an exception names its reason (`_not_at_defaults` in its tests/notebook_params file)."""
-    assert nb_path.stem in MANIFEST, f"{nb_path.stem} has never been rendered: tools/render_course.py {nb_path.stem[:2]}"
+    assert nb_path.stem in MANIFEST, \
+        f"{nb_path.stem} has never been rendered: tools/render_course.py {nb_path.stem.split('_')[0]}"
     seconds = MANIFEST[nb_path.stem]["run_all_s"]
     params = json.loads((ROOT / "tests" / "notebook_params" / f"{nb_path.stem}.json").read_text())
     ci = {k for k in params if not k.startswith("_")}

@@ -39,3 +39,16 @@ def test_notebooks_are_clean(tmp_path):
     before, after = _tree(ROOT, "nbs/*.ipynb"), _tree(proj, "nbs/*.ipynb")
     dirty = sorted(k for k in before if before[k] != after.get(k))
     assert not dirty, f"notebooks are not clean (run nbdev-clean): {dirty}"
+
+
+def test_package_lines_fit_in_120_characters():
+    """The house style's line length, in every module the notebooks export. nbdev writes some lines itself and they are
+    left as it writes them: a module's docstring (the chapter's one-line summary), its `__all__`, and `_modidx.py`; the
+    hand-written `__init__.py` keeps its docstring's table of TensorFlow's start-up lines whole, one line per row."""
+    long = []
+    for p in sorted((ROOT / "srgan_course").glob("*.py")):
+        if p.name in ("_modidx.py", "__init__.py"): continue
+        for n, line in enumerate(p.read_text().split("\n"), 1):
+            if len(line) > 120 and n > 1 and not line.startswith("__all__ = "):
+                long.append(f"{p.name}:{n}: {line.strip()[:60]}")
+    assert not long, f"{len(long)} package lines over 120 characters: " + "; ".join(long[:10])

@@ -322,3 +322,6 @@ def test_g_ema_exports_the_moving_average_and_a_resume_exports_it_again(tmp_path
     (tmp_path / "average" / "metrics.json").unlink()
     train_from_config(dict(base, steps=3, out=str(tmp_path / "average"), g_ema=0.5, resume=True))
     assert close(load_generator(tmp_path / "average").get_weights(), expected)
+    for switched in (0.0, 0.9):   # the checkpoint keeps the average of one momentum: a resume may not switch it
+        with pytest.raises(ValueError, match=r"trained with --g-ema 0\.5, not "):
+            train_from_config(dict(base, steps=4, out=str(tmp_path / "average"), g_ema=switched, resume=True))

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from clitools import run
-from srgan_course import cli, data, formats, train
+from srgan_course import cli, data, dicom, formats, train
 
 TINY = ["--hr-patch", "32", "--batch-size", "2", "--width", "8", "--num-blocks", "1", "--d-width", "8",
         "--warmup-steps", "0", "--demo-volumes", "2", "--demo-slices", "4", "--val-every", "3", "--val-batches", "1",
@@ -41,7 +41,7 @@ def scans_of_every_kind(folder, rng):
     vol = rng.uniform(0, 3000, (16, 16, 2)).astype(np.float32)  # NIfTI (d0, d1, d2): the slices run along d2
     nib.save(nib.Nifti1Image(vol, np.eye(4)), folder / "d_t1.nii.gz"); made["d_t1.nii.gz"] = np.moveaxis(vol, 2, 0)
     series = np.round(rng.uniform(1, 4000, (2, 16, 16))).astype(np.float32)
-    formats.write_dicom_series(folder / "e_series", series); made["e_series"] = series
+    dicom.write_dicom_series(folder / "e_series", series); made["e_series"] = series
     target = rng.uniform(0, 1e-4, (2, 16, 16)).astype(np.float32)  # fastMRI units; its k-space is a different array
     formats.write_fastmri(folder / "f_fastmri.h5", target); made["f_fastmri.h5"] = target
     return made

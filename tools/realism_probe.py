@@ -1,34 +1,33 @@
 """One realism fine-tune of the shipped ×4 PSNR weights, scored at realism A = 1 on the held-out sets: a probe for choosing
-the realism recipe (nbs/results/candidates/realism_ema_probe.json holds the probes run so far).
+the realism recipe (tools/realism_weights.py chooses among the probes' files, nbs/results/candidates/realism_probe_*.json).
 
-    python tools/realism_probe.py LAMBDA_ADV G_EMA WORK OUT.json
+    python tools/realism_probe.py LAMBDA_ADV G_EMA WORK OUT.json [STEPS]
 
-The realism card's command (tools/realism_weights.py) at `--lambda-adv LAMBDA_ADV --g-ema G_EMA` (0: no average),
-run in WORK (the folders tools/perception_sweep.py prepares: train_mix, phantoms_val, corpus, heldout_phantoms), then
-scored with chapter 04's metrics on held-out MNI152 and the held-out phantoms. About 20 minutes of training and 8 of
-scoring on one CPU core.
+The realism card's command (tools/realism_weights.py) at `--lambda-adv LAMBDA_ADV --g-ema G_EMA` (0: no average), run in
+WORK (the folders tools/perception_sweep.py prepares: train_mix, phantoms_val, corpus, heldout_phantoms) into
+runs/realism_x4_lambda{LAMBDA_ADV}_ema{G_EMA}[_steps{STEPS}] (STEPS: realism_weights.STEPS unless given), the folder tools/realism_weights.py ships from if it chooses this probe;
+then scored with chapter 04's metrics on held-out MNI152 and the held-out phantoms. About 20 minutes of training and 8
+of scoring on one CPU core.
 """
-import json, subprocess, sys
+import json, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def main(lam, ema, work, out):
-    from realism_weights import fine_tune_flags   # tools/ is on the path when this runs as a script
-    work, run = Path(work).resolve(), f"runs/probe_lambda{float(lam):g}_ema{float(ema):g}"
-    flags = fine_tune_flags(run, float(lam), float(ema))
-    if not (work / run / "metrics.json").exists():
-        subprocess.run([str(ROOT / ".venv" / "bin" / "srgan-course"), "train", *flags.split()], cwd=work, check=True,
-                       stdout=subprocess.DEVNULL)
+def main(lam, ema, work, out, steps=None):
+    from realism_weights import STEPS, train   # tools/ is on the path when this runs as a script
+    steps = int(steps or STEPS)
+    work = Path(work).resolve()
+    flags, _, run = train(work, float(lam), float(ema), steps)   # the folder tools/realism_weights.py reuses if this probe is chosen
     from srgan_course import perception
     from srgan_course.data import list_volumes
     from srgan_course.evaluate import load_generator
     from srgan_course.generators import Upscaler
     sets = {"real": perception.held_out_stacks(sorted((work / "corpus").glob("mni152_*.h5"))),
             "phantoms": perception.held_out_stacks(list_volumes(work / "heldout_phantoms"))}
-    scores = perception.score_sets(Upscaler(load_generator(work / run, 4)), sets)
-    Path(out).write_text(json.dumps(dict(command=f"srgan-course train {flags}", lambda_adv=float(lam), g_ema=float(ema),
+    scores = perception.score_sets(Upscaler(load_generator(run, 4)), sets)
+    Path(out).write_text(json.dumps(dict(command=f"srgan-course train {flags}", lambda_adv=float(lam), g_ema=float(ema), steps=steps,
                                          held_out=scores), indent=1) + "\n")
     print(json.dumps(scores, indent=1))
 

@@ -31,8 +31,8 @@ WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 def chapters():
-    "The course notebooks, in order."
-    return sorted(NBS.glob("[0-9][0-9]_*.ipynb"))
+    "The course notebooks in order: NN_name, and NNx_name for a chapter split off NN_name (00b_pipeline after 00_data)."
+    return sorted([*NBS.glob("[0-9][0-9]_*.ipynb"), *NBS.glob("[0-9][0-9][a-z]_*.ipynb")])
 
 
 def _cells(nb_path):
@@ -252,7 +252,7 @@ def _relink(m):
     "A chapter's relative links made to work from docs/: chapters to their pages, images and results to nbs/."
     attr, q, target, ipynb, anchor = m.groups()
     anchor = anchor or ""
-    if ipynb and re.fullmatch(r"\d\d_\w+", target): return f"{attr}={q}{target}.html{anchor}{q}"
+    if ipynb and re.fullmatch(r"\d\d[a-z]?_\w+", target): return f"{attr}={q}{target}.html{anchor}{q}"
     if ipynb: target += ".ipynb"
     if target.startswith(("images/", "results/")): target = "../nbs/" + target  # ../README.md etc. work unchanged: docs/ and nbs/ are siblings
     return f"{attr}={q}{target}{anchor}{q}"
