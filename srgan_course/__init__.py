@@ -90,7 +90,8 @@ class _OncePerInstanceRetracing(logging.Filter):
     "Drop TF's retracing warning when it names a function traced once per instance (the last row of the table)."
     def filter(self, record):
         msg = record.getMessage()
-        return not ("triggered tf.function retracing" in msg and any(f"<function {n}" in msg for n in ONCE_PER_INSTANCE))
+        once = any(f"<function {n}" in msg for n in ONCE_PER_INSTANCE)
+        return not ("triggered tf.function retracing" in msg and once)
 
 
 def _float16_op_filtered(tf):
@@ -159,7 +160,8 @@ class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
 
 
 def quiet():
-    """Keep TensorFlow's known-harmless noise (the table above) off stderr from now on; call it before TensorFlow is imported.
+    """Keep TensorFlow's known-harmless noise (the table above) off stderr from now on; call it before TensorFlow is
+    imported.
 
     What the course's chapters and the `srgan-course` command switch on. `import srgan_course` alone changes nothing
     global, so a library user's own code sees TensorFlow exactly as it is. Calling it again does nothing more."""

@@ -16,7 +16,8 @@ import keras
 
 # %% auto #0
 __all__ = ['ADVERSARIAL_KINDS', 'TOY_KINDS', 'as_float', 'check_same_shape', 'per_example_mean', 'd_loss', 'g_loss', 'ring_modes',
-           'sample_ring', 'modes_covered', 'ToyGANResult', 'train_toy_gan', 'plot_toy_gan', 'toy_gan_widget']
+           'sample_ring', 'modes_covered', 'ToyGANResult', 'ToySetup', 'train_toy_gan', 'plot_toy_gan',
+           'toy_gan_widget']
 
 # %% ../nbs/05_adversarial_loss.ipynb #95693339
 def as_float(x):
@@ -128,21 +129,22 @@ def _toy_losses(real_logits, fake_logits, kind):
     return d_loss(real_logits, fake_logits, kind), g_loss(real_logits, fake_logits, kind)
 
 # %% ../nbs/05_adversarial_loss.ipynb #ba2ad4d1
-def train_toy_gan(kind="bce", # a loss of TOY_KINDS: "bce" | "ragan" | "lsgan" | "saturating"
-                  lr_g=1e-3,  # generator Adam learning rate
-                  lr_d=1e-3,  # discriminator Adam learning rate
-                  steps=1500, # training steps (one D and one G update each)
-                  seed=0,     # seeds weights, data and noise
-                  batch_size=256, z_dim=4, width=64, depth=2, # toy sizes
-                  num_modes=8, std=0.05, # the ring data
-                  num_snapshots=4, eval_samples=2000, # what is recorded
-                  d_head_start=0, # discriminator-only steps before the game (a confident D, as early in real training)
-                 ) -> ToyGANResult:
-    "Train a tiny MLP GAN on a ring of Gaussians; record losses, mode coverage and samples."
-    if kind not in TOY_KINDS: raise ValueError(f"unknown kind={kind!r}; choose one of {', '.join(TOY_KINDS)}")
-    keras.utils.set_random_seed(seed); rng = np.random.default_rng(seed)
-    G, D = _toy_mlp(2, width, depth, "toy_G"), _toy_mlp(1, width, depth, "toy_D")
-    G.build((None, z_dim)); D.build((None, 2))
+@dataclass(frozen=True)
+class ToySetup:
+    "The toy's sizes: the ring it learns, the two MLPs, and what a run records."
+    batch_size: int = 256
+    z_dim: int = 4  # noise dimensions of G's input
+    width: int = 64  # units per hidden layer of G and D
+    depth: int = 2  # hidden layers of G and D
+    num_modes: int = 8  # Gaussians on the ring
+    std: float = 0.05  # their standard deviation
+    num_snapshots: int = 4  # generated samples kept, evenly spaced over the run
+    eval_samples: int = 2000  # samples each record and snapshot scores
+
+def _toy_game(kind, setup: ToySetup, lr_g, lr_d):
+    "G, D and two compiled steps: `step` (one D and one G update) and `d_step` (D only)."
+    G, D = _toy_mlp(2, setup.width, setup.depth, "toy_G"), _toy_mlp(1, setup.width, setup.depth, "toy_D")
+    G.build((None, setup.z_dim)); D.build((None, 2))
     opt_g, opt_d = keras.optimizers.Adam(lr_g, beta_1=0.5), keras.optimizers.Adam(lr_d, beta_1=0.5)
 
     def losses_and_gradients(real, z):
@@ -163,23 +165,35 @@ def train_toy_gan(kind="bce", # a loss of TOY_KINDS: "bce" | "ragan" | "lsgan" |
     def d_step(real, z):
         ld, _, d_grads, _ = losses_and_gradients(real, z)
         opt_d.apply_gradients(zip(d_grads, D.trainable_variables))
+    return G, D, step, d_step
 
-    def batch():
-        return sample_ring(batch_size, rng, num_modes, std=std), rng.standard_normal((batch_size, z_dim)).astype(
-            "float32"
-        )
+def train_toy_gan(kind="bce", # a loss of TOY_KINDS: "bce" | "ragan" | "lsgan" | "saturating"
+                  lr_g=1e-3,  # generator Adam learning rate
+                  lr_d=1e-3,  # discriminator Adam learning rate
+                  steps=1500, # training steps (one D and one G update each)
+                  seed=0,     # seeds weights, data and noise
+                  d_head_start=0, # discriminator-only steps before the game (a confident D, as early in real training)
+                  setup=ToySetup(), # the ring, the networks' sizes and what is recorded
+                 ) -> ToyGANResult:
+    "Train a tiny MLP GAN on a ring of Gaussians; record losses, mode coverage and samples."
+    if kind not in TOY_KINDS: raise ValueError(f"unknown kind={kind!r}; choose one of {', '.join(TOY_KINDS)}")
+    keras.utils.set_random_seed(seed)
+    rng, s = np.random.default_rng(seed), setup
+    G, D, step, d_step = _toy_game(kind, s, lr_g, lr_d)
+    noise = lambda n: rng.standard_normal((n, s.z_dim)).astype("float32")
+    batch = lambda: (sample_ring(s.batch_size, rng, s.num_modes, std=s.std), noise(s.batch_size))
     for _ in range(d_head_start): d_step(*batch())
 
-    z_eval = rng.standard_normal((eval_samples, z_dim)).astype("float32")
-    every, snap_at = max(1, steps // 20), set(np.linspace(0, steps, num_snapshots).astype(int).tolist())
+    z_eval = noise(s.eval_samples)
+    every, snap_at = max(1, steps // 20), set(np.linspace(0, steps, s.num_snapshots).astype(int).tolist())
     history, snapshots = {k: [] for k in ("step", "d_loss", "g_loss", "g_grad_norm", "modes", "quality")}, {}
     start = time.perf_counter()
     for i in range(steps + 1):
         if i in snap_at or i % every == 0 or i == steps:  # record the state before step i
             fake = G(z_eval).numpy()
             if i in snap_at: snapshots[i] = fake
-            history["step"].append(i); m, q = modes_covered(fake, num_modes, std=std)
-            history["modes"].append(m); history["quality"].append(q)
+            m, q = modes_covered(fake, s.num_modes, std=s.std)
+            for k, v in zip(("step", "modes", "quality"), (i, m, q)): history[k].append(v)
         if i == steps: break
         ld, lg, g_norm = step(*batch())
         if len(history["d_loss"]) < len(history["step"]):  # the losses of that step
@@ -187,7 +201,7 @@ def train_toy_gan(kind="bce", # a loss of TOY_KINDS: "bce" | "ragan" | "lsgan" |
     xs = ys = np.linspace(-3, 3, 61, dtype="float32")
     grid = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
     surface = (xs, ys, tf.sigmoid(D(grid)).numpy().reshape(61, 61))
-    return ToyGANResult(kind, history, snapshots, sample_ring(eval_samples, rng, num_modes, std=std), surface,
+    return ToyGANResult(kind, history, snapshots, sample_ring(s.eval_samples, rng, s.num_modes, std=s.std), surface,
                         time.perf_counter() - start, history["modes"][-1], history["quality"][-1])
 
 # %% ../nbs/05_adversarial_loss.ipynb #4269fbb8

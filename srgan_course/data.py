@@ -6,8 +6,9 @@ Docs: https://srgan-course.github.io/srgan_course/data.html.md"""
 
 # %% auto #0
 __all__ = ['TARGET_KEYS', 'DataError', 'fft2c', 'ifft2c', 'center_crop', 'image_from_kspace', 'ismrmrd_header', 'header_sizes',
-           'write_volume', 'MRVolume', 'VolumeInfo', 'read_volume', 'check_volume', 'list_volumes', 'normalize_volume',
-           'denormalize', 'grid_offset', 'degrade', 'crop_to_multiple', 'upsample', 'lr_from_kspace', 'degrade_pair']
+           'write_volume', 'MRVolume', 'VolumeInfo', 'H5Reader', 'check_finite', 'read_volume', 'check_volume',
+           'list_volumes', 'normalize_volume', 'denormalize', 'grid_offset', 'check_scale', 'degrade',
+           'crop_to_multiple', 'upsample', 'lr_from_kspace', 'degrade_pair']
 
 # %% ../nbs/00_data.ipynb #61cc5f8d
 import functools, warnings
@@ -119,7 +120,7 @@ class VolumeInfo:
     lr_from: str = "target"
 
 # %% ../nbs/00_data.ipynb #1ff6218e
-class _H5:
+class H5Reader:
     "Open a fastMRI file read-only as a context manager; any failure becomes a DataError naming the file."
     def __init__(self, path): self.path = Path(path)
     def __enter__(self):
@@ -165,7 +166,8 @@ def _layout(f, path):
     if min(shape) < 1: raise DataError(f"{path}: empty volume, target shape {shape}")
     return key, kind, tuple(shape), tuple(crop)
 
-def _finite(x, what, path, index=None):  # index: the slice `x` is, named in the message
+def check_finite(x, what, path, index=None):  # index: the slice `x` is, named in the message
+    "`x` if every value is finite; else a DataError naming `path`, the dataset `what` and the slice."
     where = "" if index is None else f" of slice {index}"
     if not np.all(np.isfinite(x)): raise DataError(f"{path}: '{what}'{where} contains NaN or Inf values")
     return x
@@ -175,13 +177,13 @@ def read_volume(path,  # a fastMRI .h5 file (single- or multi-coil)
                 load_kspace=True):  # also load the k-space (large: ~70 MB per single-coil volume)
     "Read and check a fastMRI volume; DataError naming the file if it is missing, not HDF5, or not in the layout."
     path = Path(path)
-    with _H5(path) as f:
+    with H5Reader(path) as f:
         key, kind, _, crop = _layout(f, path)
-        ks = _finite(f["kspace"][()], "kspace", path) if "kspace" in f and (load_kspace or key is None) else None
+        ks = check_finite(f["kspace"][()], "kspace", path) if "kspace" in f and (load_kspace or key is None) else None
         target = f[key][()].astype(np.float32) if key else image_from_kspace(ks, crop, multicoil=kind == "multicoil")
         header = f["ismrmrd_header"][()] if "ismrmrd_header" in f else b""
         attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
-    _finite(target, key or "kspace", path)
+    check_finite(target, key or "kspace", path)
     return MRVolume(
         path,
         target,
@@ -201,7 +203,7 @@ def check_volume(path,  # a fastMRI .h5 file
                  check_kspace=False):  # also read the measured k-space (every byte of the file) for NaN/Inf
     "Check a volume's layout without keeping it in memory; returns its `VolumeInfo`."
     path = Path(path)
-    with _H5(path) as f:
+    with H5Reader(path) as f:
         key, kind, shape, crop = _layout(f, path)
         # imports mark a k-space made from a magnitude image
         measured = "kspace" in f and f.attrs.get("kspace_origin") != "magnitude"
@@ -212,10 +214,10 @@ def check_volume(path,  # a fastMRI .h5 file
             for i in range(shape[0]):   # one slice at a time: bounded memory
                 try:
                     x = f[key][i] if key else image_from_kspace(f["kspace"][i], crop, multicoil=kind == "multicoil")
-                    if key and lr_from == "kspace" and check_kspace: _finite(f["kspace"][i], "kspace", path, i)
+                    if key and lr_from == "kspace" and check_kspace: check_finite(f["kspace"][i], "kspace", path, i)
                 except OSError as e:   # a corrupt compressed chunk, a truncated file
                     raise DataError(f"{path}: slice {i} cannot be read ({e})") from None
-                mx = max(mx, float(_finite(x, key or "kspace", path, i).max()))
+                mx = max(mx, float(check_finite(x, key or "kspace", path, i).max()))
             scale = scale if scale is not None else mx
     if not np.isfinite(scale) or scale <= 0:
         raise DataError(f"{path}: volume maximum is {scale}, expected a positive number")
@@ -290,7 +292,8 @@ def _check_image(x, name):
         raise ValueError(f"{name}: expected an image (H, W) or a stack (N, H, W), got shape {x.shape}")
     return x.astype(np.float32, copy=False)
 
-def _check_scale(scale):
+def check_scale(scale):
+    "`scale` as an int; ValueError naming it unless it is a positive integer."
     if int(scale) != scale or scale < 1:
         raise ValueError(f"scale must be a positive integer (2, 3 or 4), got {scale!r}")
     return int(scale)
@@ -302,7 +305,7 @@ def degrade(hr,  # HR magnitude image (H, W) or stack (N, H, W), normalised unit
             rng=None):  # seed or np.random.Generator for the noise
     """LR (H/s, W/s) float32 made from a magnitude image; files with measured k-space use `lr_from_kspace` instead
     (`degrade_pair` picks)."""
-    hr, s = _check_image(hr, "degrade"), _check_scale(scale)
+    hr, s = _check_image(hr, "degrade"), check_scale(scale)
     H, W = hr.shape[-2:]
     if H % s or W % s:
         raise ValueError(
@@ -356,7 +359,7 @@ def upsample(lr,  # LR image (h, w) or stack (N, h, w)
              method="bicubic",  # "bicubic" (cubic spline at explicit coordinates) or "zero_fill" (k-space zero padding)
              grid="kspace"):  # where LR pixel j sits on the HR grid: "kspace" (s*j) or "bicubic" (s*j + (s-1)/2)
     "Classical baseline: upsample `lr` by `scale` on the grid the degradation implies; float32 (h*s, w*s)."
-    lr, s = _check_image(lr, "upsample"), _check_scale(scale)
+    lr, s = _check_image(lr, "upsample"), check_scale(scale)
     grid_offset(s, grid)  # validates `grid`
     h, w = lr.shape[-2:]
     if method == "bicubic": hr = _separable(_cubic_up_matrix(h, s, grid), lr, _cubic_up_matrix(w, s, grid))
@@ -386,7 +389,7 @@ def lr_from_kspace(kspace,  # measured complex k-space (..., H, W); coils on axi
                    # filter); None: none
                    window=None):
     "LR from the centre of the measured k-space; LR pixel j sits on pixel s*j of crop_to_multiple(target, 2s)."
-    k, s = np.asarray(kspace), _check_scale(scale)
+    k, s = np.asarray(kspace), check_scale(scale)
     multicoil = k.ndim == 4 if multicoil is None else multicoil
     (a0, n0), (d0, m0) = _lr_window(k.shape[-2], crop[0], s)
     (a1, n1), (d1, m1) = _lr_window(k.shape[-1], crop[1], s)
@@ -410,7 +413,7 @@ def degrade_pair(target,  # HR magnitude target (H, W) or stack (N, H, W), in th
                  rng=None):  # seed or np.random.Generator for the noise
     """Normalised (LR, HR): HR = crop_to_multiple(target/norm, 2s), LR from the measured k-space if given (else the
     magnitude)."""
-    s = _check_scale(scale)
+    s = check_scale(scale)
     if degradation not in ("kspace", "bicubic"):
         raise ValueError(f"degrade_pair: degradation must be 'kspace' or 'bicubic', got {degradation!r}")
     target = _check_image(target, "degrade_pair")

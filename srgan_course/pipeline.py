@@ -14,7 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from .data import DataError, VolumeInfo, check_volume, crop_to_multiple, degrade, degrade_pair
-from .data import image_from_kspace, _H5, _check_scale, _finite  # and chapter 00's private helpers
+from .data import image_from_kspace, H5Reader, check_scale, check_finite  # and chapter 00's checks
 
 # %% ../nbs/00b_pipeline.ipynb #a3ea7ea7
 def _target_slice(f, info, index):
@@ -24,12 +24,12 @@ def _target_slice(f, info, index):
         if info.key
         else image_from_kspace(f["kspace"][index], info.crop, multicoil=f["kspace"].ndim == 4)
     )
-    return _finite(np.asarray(x, np.float32), info.key or "kspace", info.path)
+    return check_finite(np.asarray(x, np.float32), info.key or "kspace", info.path)
 
 def read_slice(info,  # a VolumeInfo (from check_volume)
                index):  # slice number
     "One normalised target slice (H, W) float32: opens the file, reads one slice, closes it."
-    with _H5(info.path) as f: return _target_slice(f, info, index) / np.float32(info.scale)
+    with H5Reader(info.path) as f: return _target_slice(f, info, index) / np.float32(info.scale)
 
 def read_pair(info,  # a VolumeInfo (from check_volume)
               index,  # slice number
@@ -40,10 +40,10 @@ def read_pair(info,  # a VolumeInfo (from check_volume)
     """One normalised (LR, HR) slice pair by `degrade_pair`, from the measured k-space when the file has it; one file
     open."""
     use_k = info.lr_from == "kspace" and degradation == "kspace"
-    with _H5(info.path) as f:
+    with H5Reader(info.path) as f:
         try:
             x = _target_slice(f, info, index)
-            k = _finite(f["kspace"][index], "kspace", info.path, index) if use_k else None
+            k = check_finite(f["kspace"][index], "kspace", info.path, index) if use_k else None
         except OSError as e: raise DataError(f"{info.path}: slice {index} cannot be read ({e})") from None
     return degrade_pair(x, scale, degradation, k, info.scale, noise_sigma, rng)
 
@@ -145,7 +145,7 @@ def make_dataset(paths,  # .h5 files (or VolumeInfo), e.g. from list_volumes
                  contrast=0.0):
     "tf.data.Dataset of (lr, hr) float32 NHWC batches: (B, p, p, 1) and (B, s*p, s*p, 1) with p = hr_patch // scale."
     import tensorflow as tf
-    s = _check_scale(scale)
+    s = check_scale(scale)
     if degradation not in ("kspace", "bicubic"):
         raise ValueError(f"make_dataset: degradation must be 'kspace' or 'bicubic', got {degradation!r}")
     if hr_patch % s: raise ValueError(f"make_dataset: hr_patch={hr_patch} must be a multiple of scale={s}")

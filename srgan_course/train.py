@@ -59,7 +59,7 @@ class TrainConfig(ModelConfig):
     steps: int = 1600              # total optimisation steps (paper: 51000)
     warmup_steps: int = 1200       # content-only steps (G_HR alone) before the adversarial and cycle terms switch on
     noise: float | tuple[float, float] = 0.0  # LR k-space noise σ (normalised), or a range low,high drawn per slice
-    contrast: float = 0.0          # share of training slices in another contrast (inverted, gamma, bias field; ch. 00)
+    contrast: float = 0.0          # share of training slices in another contrast (inverted, gamma, bias field; ch. 00b)
     distribute: str = "auto"       # "auto" | "none" | "mirrored" | "multiworker" (from TF_CONFIG)
     seed: int = 0                  # random seed (patches, noise, demo subjects)
     every: int = 400               # steps between validations (one Keras "epoch"), checkpoints and sample grids
@@ -388,7 +388,9 @@ def _precision_policy(mixed_precision): # True: mixed_float16 inside the block
 
 def train_from_config(config, # TrainConfig | argparse.Namespace (from add_train_arguments) | dict
                       callbacks=()): # extra Keras callbacks (e.g. a dashboard.TrainingDashboard)
-    "Train (or resume) a run; writes checkpoints, logs, samples.png, metrics.json; returns the metrics dict."
+    """Train (or resume) a run; writes checkpoints, logs, samples.png, metrics.json; returns the metrics dict.
+    Seeds Python's, NumPy's and TensorFlow's global generators with `cfg.seed` (`keras.utils.set_random_seed`, as a
+    reproducible run needs): draws the caller makes afterwards follow from that seed."""
     cfg = as_config(config).validate()
     existed = Path(cfg.out).is_dir() if cfg.out else False
     run_dir = run_folder(cfg)
@@ -597,7 +599,8 @@ NETWORK_FIELDS = (
 
 
 def _resume_keeps_networks(run_dir, cfg: TrainConfig):
-    "A resumed run is given the options that shape its networks as it was trained with them (--unpaired-lr included)."
+    """A resumed run is given the options that shape its networks as it was trained with them (--unpaired-lr included),
+    and its --g-ema: the checkpoint's G optimiser holds that moving average of G (or none)."""
     try: saved = json.loads((Path(run_dir) / "config.json").read_text())
     except (OSError, ValueError): return   # no readable config: the checkpoint's own check answers
     if (saved.get("unpaired_lr") is None) != (cfg.unpaired_lr is None):

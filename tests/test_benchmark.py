@@ -9,8 +9,9 @@ from srgan_course import benchmark, cli
 from srgan_course.benchmark import BenchmarkInvalid, interleave, theoretical_peak, timing_summary
 
 CPUINFO = """processor\t: 0
-vendor_id\t: AuthenticAMD
-model name\t: AMD EPYC
+vendor_id\t: GenuineIntel
+cpu family\t: 6
+model name\t: Intel(R) Xeon(R) Processor
 cpu MHz\t\t: 2596.140
 siblings\t: 2
 cpu cores\t: 2
@@ -18,7 +19,8 @@ flags\t\t: fpu sse sse2 fma avx avx2 avx512f
 power management:
 
 processor\t: 1
-vendor_id\t: AuthenticAMD
+vendor_id\t: GenuineIntel
+cpu family\t: 6
 cpu MHz\t\t: 2596.140
 siblings\t: 2
 cpu cores\t: 2
@@ -97,20 +99,23 @@ def test_benchmark_refuses_a_peak_below_the_steps(monkeypatch):
 
 
 def test_theoretical_peak_from_cpuinfo():
-    flops, how = theoretical_peak(CPUINFO, cpus=2)
-    assert flops == pytest.approx(2 * 2.59614e9 * 16 * 2 * 2)   # cores × clock × lanes × 2 per FMA × 2 FMA units
-    assert "FMA units per core (assumed)" in how and "cpu MHz" in how
-    assert theoretical_peak(CPUINFO, max_freq_khz=3_700_000, cpus=2)[0] == pytest.approx(2 * 3.7e9 * 64)
-    assert theoretical_peak(CPUINFO, cpus=1)[0] == pytest.approx(flops / 2)   # affinity: one usable CPU
+    mhz = 3_700_000   # cpufreq's cpuinfo_max_freq, kHz
+    flops, how = theoretical_peak(CPUINFO, mhz, cpus=2)
+    assert flops == pytest.approx(2 * 3.7e9 * 16 * 2 * 2)   # cores × clock × lanes × 2 per FMA × 2 FMA units
+    assert "FMA units per core (assumed)" in how and "cpuinfo_max_freq" in how
+    assert theoretical_peak(CPUINFO, cpus=2) == (   # only the current clock (cpu MHz), which boost exceeds: no bound
+        None, "no highest clock: cpufreq's cpuinfo_max_freq is not readable (cpu MHz is the current clock)")
+    assert theoretical_peak(CPUINFO, mhz, cpus=1)[0] == pytest.approx(flops / 2)   # affinity: one usable CPU
     smt = CPUINFO.replace("siblings\t: 2", "siblings\t: 4")   # 2 hyper-threads per core share its units
-    assert theoretical_peak(smt, cpus=4)[0] == pytest.approx(flops)
-    assert theoretical_peak(CPUINFO.replace(" avx512f", ""), cpus=2)[0] == pytest.approx(flops / 2)   # 8 lanes
+    assert theoretical_peak(smt, mhz, cpus=4)[0] == pytest.approx(flops)
+    assert theoretical_peak(CPUINFO.replace(" avx512f", ""), mhz, cpus=2)[0] == pytest.approx(flops / 2)   # 8 lanes
+    zen4 = CPUINFO.replace("GenuineIntel", "AuthenticAMD").replace("family\t: 6", "family\t: 25")
+    assert theoretical_peak(zen4, mhz, cpus=2)[0] == pytest.approx(flops / 2)   # AVX-512 on 256-bit units
     no_fma = CPUINFO.replace(" fma", "").replace(" avx512f", "").replace(" avx2", "")
-    assert theoretical_peak(no_fma, cpus=2)[0] == pytest.approx(flops / 4)   # AVX without FMA: mul + add pipes
+    assert theoretical_peak(no_fma, mhz, cpus=2)[0] == pytest.approx(flops / 4)   # AVX without FMA: mul + add pipes
     arm = "processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd evtstrm\nCPU implementer\t: 0x41\n"
-    assert theoretical_peak(arm, cpus=4) == (None, "no x86 vector flags (avx512f, avx2, avx, sse) in /proc/cpuinfo")
-    assert theoretical_peak(CPUINFO.replace("cpu MHz", "clock"), cpus=2)[0] is None
-    assert theoretical_peak("", cpus=2)[0] is None
+    assert theoretical_peak(arm, mhz, cpus=4) == (None, "no x86 vector flags (avx512f, avx2, avx, sse) in /proc/cpuinfo")
+    assert theoretical_peak("", mhz, cpus=2)[0] is None
 
 
 def test_theoretical_peak_on_this_machine():

@@ -260,12 +260,12 @@ def test_speed_table_is_the_committed_benchmark():
     assert rows(table, "FLOPs per step (analytic, chapter 17's convention)")[1] == f"{b['flops_per_step'] / 1e12:.2f} TFLOP"
     assert rows(table, "float32 matmul peak measured in the same run")[1] == (
         f"{b['peak_flops_per_s'] / 1e9:.0f} GFLOP/s (worst timing {b['peak_spread']:.2f} of it)")
-    theory = ("theoretical float32 peak (cores × current clock × lanes × 2 FMA units, chapter 17: "
-              "2× too high on this Zen 4)")
-    assert rows(table, theory)[1] == f"{b['theoretical_peak_flops_per_s'] / 1e9:.0f} GFLOP/s"
+    theory = b["theoretical_peak_flops_per_s"]   # None where the CPU's highest clock cannot be read
+    assert rows(table, "theoretical float32 peak (cores × highest clock × lanes × 2 FMA units, chapter 17)")[1] == (
+        f"{theory / 1e9:.0f} GFLOP/s" if theory else f"none: {b['theoretical_peak_basis']}")
     assert rows(table, "efficiency (achieved / measured peak)")[1] == f"{b['efficiency']:.0%}"
     assert 0 < b["efficiency"] < 1, "the benchmark refuses a run above 100 %: this file was not written by it"
-    assert b["peak_flops_per_s"] <= b["theoretical_peak_flops_per_s"], "a measured peak above the CPU's theoretical one"
+    assert theory is None or b["peak_flops_per_s"] <= theory, "a measured peak above the CPU's theoretical one"
     assert b["peak_spread"] > 0.8, "the machine was busy while the benchmark ran: rerun it on a quiet one"
     assert rows(table, "slowest step / median step after warm-up")[1].startswith(f"{b['step_time_max_over_median']:.2f}")
     assert rows(table, "upscaling one 80×80 → 320×320 slice with the shipped ×4 G_HR")[1] == f"{b['upscale_slice_s']:.2f} s"

@@ -47,8 +47,9 @@ def test_package_lines_fit_in_120_characters():
     hand-written `__init__.py` keeps its docstring's table of TensorFlow's start-up lines whole, one line per row."""
     long = []
     for p in sorted((ROOT / "srgan_course").glob("*.py")):
-        if p.name in ("_modidx.py", "__init__.py"): continue
+        if p.name == "_modidx.py": continue
         for n, line in enumerate(p.read_text().split("\n"), 1):
-            if len(line) > 120 and n > 1 and not line.startswith("__all__ = "):
+            table_row = p.name == "__init__.py" and line.startswith("|")
+            if len(line) > 120 and n > 1 and not line.startswith("__all__ = ") and not table_row:
                 long.append(f"{p.name}:{n}: {line.strip()[:60]}")
     assert not long, f"{len(long)} package lines over 120 characters: " + "; ".join(long[:10])

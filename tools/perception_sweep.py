@@ -32,14 +32,22 @@ def prepare(work):
     return work / "train_mix", work / "phantoms_val"
 
 
-def main(work="perception_work"):
+def held_out_sets(work):
+    """The two held-out sets every realism tool scores on, from the folders `prepare` makes in `work`: "real", MNI152 in
+    its three orientations (heldout_real), and "phantoms", 4 demo volumes of seed 2024 (heldout_phantoms)."""
     from srgan_course import perception
     from srgan_course.data import list_volumes
+    real = list_volumes(work / "heldout_real")
+    if len(real) != 3:
+        sys.exit(f"expected the 3 MNI152 orientations in {work / 'heldout_real'}, found {len(real)}: install nilearn (.[real])")
+    return {"real": perception.held_out_stacks(real), "phantoms": perception.held_out_stacks(list_volumes(work / "heldout_phantoms"))}
+
+
+def main(work="perception_work"):
+    from srgan_course import perception
     work = Path(work).resolve(); work.mkdir(exist_ok=True)
     data, val = prepare(work)
-    real = list_volumes(work / "heldout_real")
-    if len(real) != 3: sys.exit(f"expected the 3 MNI152 orientations in {work / 'heldout_real'}, found {len(real)}: install nilearn (.[real])")
-    sets = {"real": perception.held_out_stacks(real), "phantoms": perception.held_out_stacks(list_volumes(work / "heldout_phantoms"))}
+    sets = held_out_sets(work)
     res = perception.run_sweep(ROOT / "nbs" / "results" / "perception.json", work / "runs", sets, data=str(data), val_data=str(val))
     perception.curve_figure(res, "real", ROOT / "nbs" / "images" / "perception_curve.png")
     perception.crops_figure(sets["real"], perception.sweep_upscalers(work / "runs", res), ROOT / "nbs" / "images" / "perception_crops.png")

@@ -21,11 +21,10 @@ def main(lam, ema, work, out, steps=None):
     work = Path(work).resolve()
     flags, _, run = train(work, float(lam), float(ema), steps)   # the folder tools/realism_weights.py reuses if this probe is chosen
     from srgan_course import perception
-    from srgan_course.data import list_volumes
     from srgan_course.evaluate import load_generator
     from srgan_course.generators import Upscaler
-    sets = {"real": perception.held_out_stacks(sorted((work / "corpus").glob("mni152_*.h5"))),
-            "phantoms": perception.held_out_stacks(list_volumes(work / "heldout_phantoms"))}
+    from perception_sweep import held_out_sets
+    sets = held_out_sets(work)
     scores = perception.score_sets(Upscaler(load_generator(run, 4)), sets)
     Path(out).write_text(json.dumps(dict(command=f"srgan-course train {flags}", lambda_adv=float(lam), g_ema=float(ema), steps=steps,
                                          held_out=scores), indent=1) + "\n")

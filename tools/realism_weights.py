@@ -64,9 +64,10 @@ def train(work, lam, g_ema, steps=STEPS):
     "The fine-tuning run (the command the card prints), unless a finished one of this recipe is in its folder; (flags, wall s, run)."
     run = work / "runs" / run_name(lam, g_ema, steps)
     flags = fine_tune_flags(f"runs/{run.name}", lam, g_ema, steps)
-    done, made_by = run / "metrics.json", run / "made_by.json"   # a finished run is reused only if this command and parent made it
-    parent = ROOT / "srgan_course" / "weights" / "g_hr_x4.keras"
-    recipe = dict(flags=flags, parent_sha256=hashlib.sha256(parent.read_bytes()).hexdigest())
+    done, made_by = run / "metrics.json", run / "made_by.json"   # a finished run is reused only if this command,
+    parent = ROOT / "srgan_course" / "weights" / "g_hr_x4.keras"    # parent and package code made it
+    code = hashlib.sha256(b"".join(p.read_bytes() for p in sorted((ROOT / "srgan_course").glob("*.py")))).hexdigest()
+    recipe = dict(flags=flags, parent_sha256=hashlib.sha256(parent.read_bytes()).hexdigest(), package_sha256=code)
     finished = done.exists() and json.loads(done.read_text()).get("step") == steps
     made = json.loads(made_by.read_text()) if made_by.exists() else {}
     if finished and {k: made.get(k) for k in recipe} == recipe:
@@ -89,17 +90,15 @@ def realism_scores(psnr_w, gan_w, sets, baselines):
 
 def main(work="perception_work", *args):
     work = Path(work).resolve()
-    from srgan_course import perception
-    from srgan_course.data import list_volumes
     from srgan_course.evaluate import load_generator
+    from perception_sweep import held_out_sets   # tools/ is on the path when this runs as a script
     res = json.loads((ROOT / "nbs" / "results" / "perception.json").read_text())
     probes = [json.loads(f.read_text()) for f in sorted(PROBES.glob("realism_probe_*.json"))]
     lam, g_ema, steps = choose_recipe(probes, res)
     flags, wall, run_dir = train(work, lam, g_ema, steps)
     run = json.loads((run_dir / "metrics.json").read_text())
     psnr_w, gan_w = load_generator(None, 4), load_generator(run_dir, 4)
-    sets = {"real": perception.held_out_stacks(list_volumes(work / "heldout_real")),
-            "phantoms": perception.held_out_stacks(list_volumes(work / "heldout_phantoms"))}
+    sets = held_out_sets(work)
     scores = realism_scores(psnr_w, gan_w, sets, res["baselines"])
     table = lambda s: ("| | PSNR (dB) | SSIM | HFEN | spectral gap (dB) | critic accuracy |\n|---|---|---|---|---|---|\n" +
                        "\n".join(f"| {k} | {v[s]['psnr']:.2f} | {v[s]['ssim']:.3f} | {v[s]['hfen']:.3f} | {v[s]['spectral_gap_db']:+.2f} | "

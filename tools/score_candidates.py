@@ -4,11 +4,11 @@
         the noise benchmark on 20 central slices of each MNI152 plane in CORPUS (`srgan-course real-data CORPUS`), seed 0
     python tools/score_candidates.py realism PARENT RUN WORK OUT.json
         realism A = 0, 0.5, 1 between a ×4 PSNR candidate PARENT and its fine-tune RUN, scored as tools/realism_weights.py
-        scores the shipped pair (held-out MNI152 from WORK/corpus, WORK/heldout_phantoms: 4 demo volumes, seed 2024)
+        scores the shipped pair (tools/perception_sweep.py's held_out_sets: held-out MNI152 and 4 demo volumes of seed 2024)
 
 `subset`: about 75 s per scale on one core; `realism`: about 20 minutes on one core (six fresh critics).
 """
-import json, subprocess, sys
+import json, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,16 +25,12 @@ def subset(weights, scale, corpus, out):
 
 
 def realism(parent, run, work, out):
-    from srgan_course import perception
-    from srgan_course.data import list_volumes
     from srgan_course.evaluate import load_generator
     from realism_weights import realism_scores   # tools/ is on the path when this runs as a script
-    work = Path(work)
-    if not (work / "heldout_phantoms").is_dir():
-        subprocess.run([str(ROOT / ".venv" / "bin" / "srgan-course"), "demo-data", str(work / "heldout_phantoms"), "--volumes", "4",
-                        "--seed", "2024"], check=True, stdout=subprocess.DEVNULL)
-    sets = {"real": perception.held_out_stacks(sorted((work / "corpus").glob("mni152_*.h5"))),
-            "phantoms": perception.held_out_stacks(list_volumes(work / "heldout_phantoms"))}
+    from perception_sweep import held_out_sets, prepare
+    work = Path(work).resolve()
+    prepare(work)   # the folders the realism tools share (made once)
+    sets = held_out_sets(work)
     baselines = json.loads((ROOT / "nbs" / "results" / "perception.json").read_text())["baselines"]
     scores = realism_scores(load_generator(parent, 4), load_generator(run, 4), sets, baselines)
     for s in sets:
