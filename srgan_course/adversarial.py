@@ -7,7 +7,7 @@ Docs: https://srgan-course.github.io/srgan_course/adversarial_loss.html.md"""
 # %% ../nbs/05_adversarial_loss.ipynb #0f650d75
 from __future__ import annotations
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -6,7 +6,6 @@ Docs: https://srgan-course.github.io/srgan_course/sr_losses.html.md"""
 
 # %% ../nbs/10_sr_losses.ipynb #97d79b66
 from __future__ import annotations
-import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt

@@ -14,7 +14,7 @@ How each README result is made (the command is also beside it in the README):
 - speed: `nbs/results/benchmark.json` (`srgan-course benchmark --json`);
 - large slices: `nbs/results/upscale_large.json` (`tools/bench_upscale.py`).
 """
-import json, os, re, sys
+import json, os, sys
 from pathlib import Path
 
 import pytest
@@ -179,6 +179,19 @@ def test_adaptation_table_is_the_committed_run():
     knee_worst = min(worst(runs("phantom knees", sc)) for sc in (4, 2))
     met = knee_worst >= -0.05
     assert ("is met on the knees too" in s) == met and ("is missed on the knees" in s) == (not met), (knee_worst, s)
+
+
+def test_anchor_probe_sentence_is_the_probe_files():
+    "The README's lighter-anchor sentence quotes the two probes, and the anchor that ships is the safe one of them."
+    from srgan_course import adapt
+    probe = {a: result(f"candidates/adapt_anchor_probe_{a}.json") for a in ("1", "3")}
+    gain = lambda a, k: f"{probe[a]['runs'][k]['gain_db']:+.2f}"
+    knee_worst = {a: min(r["worst_db"] for k, r in p["runs"].items() if k.startswith("phantom")) for a, p in probe.items()}
+    s = " ".join(section("On the brain, adaptation adds **").split())
+    assert (f"the brain gains {gain('1', 'MNI152 sigma 0.025')} / {gain('1', 'MNI152 sigma 0.05')} dB at σ 0.025 / 0.05 "
+            f"against {gain('3', 'MNI152 sigma 0.025')} / {gain('3', 'MNI152 sigma 0.05')} dB, and the knees' worst run "
+            f"falls from {knee_worst['3']:+.2f} to {knee_worst['1']:+.2f} dB") in s, s
+    assert knee_worst["1"] < -0.05 <= knee_worst["3"] and probe["3"]["anchor"] == adapt.ANCHOR
 
 
 # --- the unpaired experiment ----------------------------------------------------------------------------------------

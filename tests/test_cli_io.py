@@ -9,7 +9,6 @@ import subprocess, sys
 
 import nibabel as nib
 import numpy as np
-import pydicom
 import pytest
 
 from srgan_course import cli, data, dicom, formats

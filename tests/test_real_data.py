@@ -7,7 +7,6 @@ installed here: skipped where it is missing, failed where $CI is set (.ci/run in
 import json, os
 from pathlib import Path
 
-import h5py
 import nibabel as nib
 import numpy as np
 import pytest

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from clitools import run
-from srgan_course import cli, data, dicom, formats, train
+from srgan_course import data, dicom, formats, train
 
 TINY = ["--hr-patch", "32", "--batch-size", "2", "--width", "8", "--num-blocks", "1", "--d-width", "8",
         "--warmup-steps", "0", "--demo-volumes", "2", "--demo-slices", "4", "--val-every", "3", "--val-batches", "1",
