@@ -99,23 +99,25 @@ def test_benchmark_refuses_a_peak_below_the_steps(monkeypatch):
 
 
 def test_theoretical_peak_from_cpuinfo():
-    mhz = 3_700_000   # cpufreq's cpuinfo_max_freq, kHz
-    flops, how = theoretical_peak(CPUINFO, mhz, cpus=2)
+    khz = 3_700_000   # cpufreq's cpuinfo_max_freq, kHz
+    flops, how = theoretical_peak(CPUINFO, khz, cpus=2)
     assert flops == pytest.approx(2 * 3.7e9 * 16 * 2 * 2)   # cores × clock × lanes × 2 per FMA × 2 FMA units
     assert "FMA units per core (assumed)" in how and "cpuinfo_max_freq" in how
     assert theoretical_peak(CPUINFO, cpus=2) == (   # only the current clock (cpu MHz), which boost exceeds: no bound
         None, "no highest clock: cpufreq's cpuinfo_max_freq is not readable (cpu MHz is the current clock)")
-    assert theoretical_peak(CPUINFO, mhz, cpus=1)[0] == pytest.approx(flops / 2)   # affinity: one usable CPU
+    assert theoretical_peak(CPUINFO, khz, cpus=1)[0] == pytest.approx(flops / 2)   # affinity: one usable CPU
     smt = CPUINFO.replace("siblings\t: 2", "siblings\t: 4")   # 2 hyper-threads per core share its units
-    assert theoretical_peak(smt, mhz, cpus=4)[0] == pytest.approx(flops)
-    assert theoretical_peak(CPUINFO.replace(" avx512f", ""), mhz, cpus=2)[0] == pytest.approx(flops / 2)   # 8 lanes
+    assert theoretical_peak(smt, khz, cpus=4)[0] == pytest.approx(flops)
+    assert theoretical_peak(CPUINFO.replace(" avx512f", ""), khz, cpus=2)[0] == pytest.approx(flops / 2)   # 8 lanes
     zen4 = CPUINFO.replace("GenuineIntel", "AuthenticAMD").replace("family\t: 6", "family\t: 25")
-    assert theoretical_peak(zen4, mhz, cpus=2)[0] == pytest.approx(flops / 2)   # AVX-512 on 256-bit units
+    assert theoretical_peak(zen4, khz, cpus=2)[0] == pytest.approx(flops / 2)   # AVX-512 on 256-bit units
+    assert theoretical_peak(zen4.replace("family\t: 25", "family\t: 26"), khz, cpus=2)[0] == pytest.approx(flops)  # not Zen 4
+    assert theoretical_peak(CPUINFO.replace(" fma", ""), khz, cpus=2)[0] == pytest.approx(flops)   # AVX-512 implies FMA
     no_fma = CPUINFO.replace(" fma", "").replace(" avx512f", "").replace(" avx2", "")
-    assert theoretical_peak(no_fma, mhz, cpus=2)[0] == pytest.approx(flops / 4)   # AVX without FMA: mul + add pipes
+    assert theoretical_peak(no_fma, khz, cpus=2)[0] == pytest.approx(flops / 4)   # AVX without FMA: mul + add pipes
     arm = "processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd evtstrm\nCPU implementer\t: 0x41\n"
-    assert theoretical_peak(arm, mhz, cpus=4) == (None, "no x86 vector flags (avx512f, avx2, avx, sse) in /proc/cpuinfo")
-    assert theoretical_peak("", mhz, cpus=2)[0] is None
+    assert theoretical_peak(arm, khz, cpus=4) == (None, "no x86 vector flags (avx512f, avx2, avx, sse) in /proc/cpuinfo")
+    assert theoretical_peak("", khz, cpus=2)[0] is None
 
 
 def test_theoretical_peak_on_this_machine():

@@ -191,7 +191,7 @@ def test_anchor_probe_sentence_is_the_probe_files():
     assert (f"the brain gains {gain('1', 'MNI152 sigma 0.025')} / {gain('1', 'MNI152 sigma 0.05')} dB at σ 0.025 / 0.05 "
             f"against {gain('3', 'MNI152 sigma 0.025')} / {gain('3', 'MNI152 sigma 0.05')} dB, and the knees' worst run "
             f"falls from {knee_worst['3']:+.2f} to {knee_worst['1']:+.2f} dB") in s, s
-    assert knee_worst["1"] < -0.05 <= knee_worst["3"] and probe["3"]["anchor"] == adapt.ANCHOR
+    assert knee_worst["1"] < -0.05 <= knee_worst["3"] and probe["3"]["anchor"] == adapt.ANCHOR and probe["1"]["anchor"] == 1
 
 
 # --- the unpaired experiment ----------------------------------------------------------------------------------------
@@ -268,7 +268,9 @@ def test_time_to_quality_is_the_committed_run():
 def test_speed_table_is_the_committed_benchmark():
     b = result("benchmark.json")
     table = section("| measure | value |")
-    assert rows(table, "training steps per second")[1].startswith(f"{b['train_steps_per_s']:.3f} ({b['step_time_median_s']:.2f} s per step")
+    per_image = b["step_time_median_s"] / b["config"]["batch_size"]
+    assert rows(table, "training steps per second")[1] == (
+        f"{b['train_steps_per_s']:.3f} ({b['step_time_median_s']:.2f} s per step, {per_image:.2f} s per training image)")
     assert rows(table, "HR pixels per second")[1] == f"{b['hr_pixels_per_s']:,.0f}"
     assert rows(table, "FLOPs per step (analytic, chapter 17's convention)")[1] == f"{b['flops_per_step'] / 1e12:.2f} TFLOP"
     assert rows(table, "float32 matmul peak measured in the same run")[1] == (

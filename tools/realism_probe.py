@@ -4,7 +4,7 @@ the realism recipe (tools/realism_weights.py chooses among the probes' files, nb
     python tools/realism_probe.py LAMBDA_ADV G_EMA WORK OUT.json [STEPS]
 
 The realism card's command (tools/realism_weights.py) at `--lambda-adv LAMBDA_ADV --g-ema G_EMA` (0: no average), run in
-WORK (the folders tools/perception_sweep.py prepares: train_mix, phantoms_val, corpus, heldout_phantoms) into
+WORK (the folders tools/perception_sweep.py prepares: train_mix, phantoms_val, corpus, heldout_real, heldout_phantoms) into
 runs/realism_x4_lambda{LAMBDA_ADV}_ema{G_EMA}[_steps{STEPS}] (STEPS: realism_weights.STEPS unless given), the folder tools/realism_weights.py ships from if it chooses this probe;
 then scored with chapter 04's metrics on held-out MNI152 and the held-out phantoms. About 20 minutes of training and 8
 of scoring on one CPU core.

@@ -3,8 +3,8 @@
 Chooses the recipe (λ_adv, the momentum of G's moving average, the steps) among the seeded realism probes
 (`nbs/results/candidates/realism_probe_*.json`, each written by tools/realism_probe.py): see `choose_recipe`. The chosen
 probe's run folder is the card's command run as a user would (one `srgan-course train`, the adversarial term on for every step,
-`--seed 0`), so it is reused when its recipe file says this command and parent made it; otherwise it is
-trained again. The result is scored on the held-out real subject (MNI152, all three orientations) and the held-out
+`--seed 0`), so it is reused when its recipe file (`made_by.json`) says this command, parent and package code made it
+(any edit to a package module retrains: a reused run must be what this code trains); otherwise it is trained again. The result is scored on the held-out real subject (MNI152, all three orientations) and the held-out
 phantoms at realism A = 0, 0.5 and 1, beside the baselines. Uses the folders `tools/perception_sweep.py` prepared in
 WORK_DIR. About 8 minutes with a reused run, 35 with training, on 2 CPU cores:
 
@@ -66,7 +66,8 @@ def train(work, lam, g_ema, steps=STEPS):
     flags = fine_tune_flags(f"runs/{run.name}", lam, g_ema, steps)
     done, made_by = run / "metrics.json", run / "made_by.json"   # a finished run is reused only if this command,
     parent = ROOT / "srgan_course" / "weights" / "g_hr_x4.keras"    # parent and package code made it
-    code = hashlib.sha256(b"".join(p.read_bytes() for p in sorted((ROOT / "srgan_course").glob("*.py")))).hexdigest()
+    modules = sorted(p for p in (ROOT / "srgan_course").glob("*.py") if p.name != "_modidx.py")   # nbdev's index aside
+    code = hashlib.sha256(b"".join(p.read_bytes() for p in modules)).hexdigest()
     recipe = dict(flags=flags, parent_sha256=hashlib.sha256(parent.read_bytes()).hexdigest(), package_sha256=code)
     finished = done.exists() and json.loads(done.read_text()).get("step") == steps
     made = json.loads(made_by.read_text()) if made_by.exists() else {}
