@@ -32,10 +32,11 @@ def main(anchor):
             t0 = time.time()
             rows = adapt.measure_adaptation(sets[scans], scale=SCALE, budgets=(BUDGET,), seeds=SEEDS, noise_sigma=sigma,
                                             anchor=float(anchor), log=None)
-            mean = [r for r in adapt.adaptation_summary(rows) if r["volume"].startswith("mean")][0]
-            worst = min(r["worst_db"] for r in adapt.adaptation_summary(rows) if not r["volume"].startswith("mean"))
+            summary = adapt.adaptation_summary(rows)
+            mean = next(r for r in summary if r["volume"].startswith("mean"))
+            worst = min(r["worst_db"] for r in summary if not r["volume"].startswith("mean"))
             out["runs"][f"{scans} sigma {sigma:g}"] = dict(gain_db=mean["gain_db"], std_db=mean["std_db"], worst_db=worst,
-                                                           summary=adapt.adaptation_summary(rows), wall_s=round(time.time() - t0))
+                                                           summary=summary, wall_s=round(time.time() - t0))
             path.write_text(json.dumps(out, indent=1) + "\n")
             print(f"anchor {anchor}: {scans} σ {sigma:g}: {mean['gain_db']:+.3f} ± {mean['std_db']:.3f} dB, worst {worst:+.3f}", flush=True)
 
