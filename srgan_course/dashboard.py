@@ -27,7 +27,7 @@ def per_step(previous, # running means after the previous batch of this epoch ({
 
 # %% ../nbs/13_dashboard.ipynb #32500da3
 SLIDER_RANGES = dict(content=(50.0, 0.5), tv=(10.0, 0.1), cycle=(50.0, 0.5), adversarial=(1.0, 0.005),
-                     perceptual=(5.0, 0.05))  # name -> (maximum, step) of its slider
+                     perceptual=(5.0, 0.05), feature_matching=(5.0, 0.05))  # name -> (maximum, step) of its slider
 
 def weight_slider(weights, # a losses.LossWeights (tf.Variables)
                   name):   # which weight, e.g. "adversarial"

@@ -151,7 +151,8 @@ def __call__(self:PerceptualLoss, hr, sr):
 
 # %% ../nbs/10_sr_losses.ipynb #b63b5908
 LOSS_WEIGHT_DEFAULTS = dict(
-    content=10.0, perceptual=1.0, adversarial=1.0, tv=1.0, cycle=10.0, backward=10.0, degradation=1.0
+    content=10.0, perceptual=1.0, adversarial=1.0, tv=1.0, cycle=10.0, backward=10.0, degradation=1.0,
+    feature_matching=10.0,
 )
 LOSS_WEIGHT_SOURCES = dict(
     content="SRResCGAN (Umer et al. 2020): 10 x L1; Guerreiro et al. 2023 use 5",
@@ -162,12 +163,14 @@ LOSS_WEIGHT_SOURCES = dict(
     backward="CycleGAN (Zhu et al. 2017): 10 x the backward cycle |G_HR(G_LR(x)) - x| (unpaired LR only)",
     degradation="CycleGAN: 1 x D_LR's adversarial loss on G_LR's output, which learns the scanner's noise σ "
     "(unpaired LR only)",
+    feature_matching="pix2pixHD (Wang et al. 2018): 10 x L1 between the discriminator's features of the real and the "
+    "generated image; not in the SRResCycGAN papers (an addition here, chapters 11 and 20)",
 )
 
 class LossWeights(tf.Module):
     "The loss weights as non-trainable float32 tf.Variables: assignable while a compiled step runs."
     def __init__(self, content=10.0, perceptual=1.0, adversarial=1.0, tv=1.0, cycle=10.0, backward=10.0,
-                 degradation=1.0, name="loss_weights"):
+                 degradation=1.0, feature_matching=10.0, name="loss_weights"):
         super().__init__(name=name)
         values = dict(
             content=content,
@@ -177,6 +180,7 @@ class LossWeights(tf.Module):
             cycle=cycle,
             backward=backward,
             degradation=degradation,
+            feature_matching=feature_matching,
         )
         self._check(values)
         self.names = tuple(values)

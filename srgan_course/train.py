@@ -31,7 +31,7 @@ from . import pipeline
 from . import metrics as srmetrics
 from .losses import VGG19_WEIGHTS_FILE, vgg19_weights_help
 from .generators import Upscaler
-from .model import (ModelConfig, SRResCycGAN, build_model, current_learning_rate, scanner_noise,
+from .model import (FM_WITH_UNPAIRED_LR, ModelConfig, SRResCycGAN, build_model, current_learning_rate, scanner_noise,
                                  use_average_weights)
 from .callbacks import TrainingDiverged, Checkpointer, CheckpointCallback, NaNGuard, StopAtStep, WarmUp
 from .cli import sigterm_as_interrupt  # the command line's SIGTERM handler, for library callers too
@@ -122,6 +122,7 @@ def checks(self:TrainConfig):
          f"learn the scanner's degradation): use --ablation srrescycgan, not {self.ablation!r}"),
         (self.unpaired_lr is None or self.paired,
          "--unpaired-lr adds your scanner's LR scans to paired training: not with --unpaired / --no-paired"),
+        (self.unpaired_lr is None or self.lambda_fm == 0, FM_WITH_UNPAIRED_LR),
         _perceptual_weights_ok(self)]
 
 # %% ../nbs/14_training.ipynb #0ed79266

@@ -261,6 +261,37 @@ def test_cli_perceptual_without_weights_is_one_line(tmp_path):
     assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
 
 
+@pytest.mark.parametrize("flags", [["--ablation", "content"], ["--unpaired"]])
+def test_cli_feature_matching_without_d_hr_or_pairs_is_one_line(tmp_path, flags):
+    "--lambda-fm needs D_HR and each SR's own HR: without them, exit 2, one line naming --lambda-fm, no run folder."
+    cli = [sys.executable, "-c", "from srgan_course.cli import main; raise SystemExit(main())"]
+    r = subprocess.run([*cli, "train", "--lambda-fm", "1", *flags, "--out", str(tmp_path / "run")], cwd=ROOT, env=ENV,
+                       capture_output=True, text=True, timeout=300)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "--lambda-fm" in lines[0] and "D_HR" in lines[0], r.stderr[-2000:]
+    assert "Traceback" not in r.stderr and not (tmp_path / "run").exists()
+
+
+def test_cli_feature_matching_with_a_scanners_unpaired_lr_is_one_line(tmp_path):
+    "--lambda-fm with --unpaired-lr (D_HR then judges the scanner's images, which have no HR): exit 2, one line, no run folder."
+    cli = [sys.executable, "-c", "from srgan_course.cli import main; raise SystemExit(main())"]
+    subprocess.run([*cli, "demo-data", str(tmp_path / "d"), "--volumes", "2"], cwd=ROOT, env=ENV, check=True, capture_output=True)
+    r = subprocess.run([*cli, "train", "--data", str(tmp_path / "d"), "--unpaired-lr", str(tmp_path / "d"), "--lambda-fm", "1",
+                        "--steps", "2", "--out", str(tmp_path / "run")], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    lines = [x for x in r.stderr.strip().splitlines() if x.startswith("srgan-course")]
+    assert r.returncode == 2 and len(lines) == 1 and "--lambda-fm" in lines[0] and "--unpaired-lr" in lines[0], r.stderr[-2000:]
+    assert "Traceback" not in r.stderr and not (tmp_path / "run").exists()
+
+
+def test_feature_matching_with_unpaired_lr_is_refused_by_the_config():
+    "TrainConfig.checks itself refuses --lambda-fm with --unpaired-lr, before any data is read or network built."
+    from srgan_course.model import FM_WITH_UNPAIRED_LR
+    from srgan_course.train import TrainConfig
+    cfg = TrainConfig(unpaired_lr="scanner", lambda_fm=1.0, ablation="srrescycgan")
+    assert [msg for ok, msg in cfg.checks() if not ok] == [FM_WITH_UNPAIRED_LR]
+    assert all(ok for ok, _ in dataclasses.replace(cfg, lambda_fm=0.0).checks())
+
+
 def test_content_model_beats_zero_fill_on_held_out_phantoms():
     "CI-sized claim: a content-only G_HR trained briefly on demo phantoms beats zero-fill on phantoms of other subjects (seed)."
     import keras

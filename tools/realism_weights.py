@@ -1,6 +1,6 @@
 """Train the shipped realism weights `srgan_course/weights/g_hr_x4_gan.keras` and write their card `g_hr_x4_gan.json`.
 
-Chooses the recipe (λ_adv, the momentum of G's moving average, the steps) among the seeded realism probes
+Chooses the recipe (λ_adv, feature matching's λ_fm, D_HR's width, the momentum of G's moving average, the steps) among the seeded realism probes
 (`nbs/results/candidates/realism_probe_*.json`, each written by tools/realism_probe.py): see `choose_recipe`. The chosen
 probe's run folder is the card's command run as a user would (one `srgan-course train`, the adversarial term on for every step,
 `--seed 0`), so it is reused when its recipe file (`made_by.json`) says this command, parent and package code made it
@@ -15,6 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = 1200  # fine-tuning steps (the sweep's runs: 500)
+D_WIDTH = 16  # D_HR's base width unless a probe says otherwise (ModelConfig's default; the paper's: 64)
 
 
 PROBES = ROOT / "nbs" / "results" / "candidates"
@@ -24,7 +25,7 @@ PSNR_MARGIN_DB = 0.1  # "above zero-fill's PSNR" with room for the scores' own r
 
 
 def choose_recipe(probes, sweep):
-    """(λ_adv, g_ema, steps) of the probe to ship: the most realistic one (lowest critic accuracy on the held-out real
+    """(λ_adv, g_ema, steps, λ_fm, D_HR's width) of the probe to ship: the most realistic one (lowest critic accuracy on the held-out real
     subject) among those whose PSNR stays at least PSNR_MARGIN_DB above zero-fill's on both held-out sets — realism
     bought under a bound on distortion. No other real subject is held out here, so the subject that chooses is the one
     the card reports: the card says so and lists every probe."""
@@ -32,12 +33,14 @@ def choose_recipe(probes, sweep):
     ok = [p for p in probes if all(p["held_out"][s]["psnr"] >= zero_fill[s]["psnr"] + PSNR_MARGIN_DB for s in ("real", "phantoms"))]
     if not ok: sys.exit(f"no realism probe stays {PSNR_MARGIN_DB} dB above zero-fill's PSNR on both held-out sets: nothing to ship")
     best = min(ok, key=lambda p: p["held_out"]["real"]["critic_acc"])
-    return best["lambda_adv"], best["g_ema"], best.get("steps", STEPS)
+    return best["lambda_adv"], best["g_ema"], best.get("steps", STEPS), best.get("lambda_fm", 0.0), best.get("d_width", D_WIDTH)
 
 
-def run_name(lam, g_ema, steps=STEPS):
-    "The run folder (under WORK/runs) of the realism fine-tune at λ_adv `lam`, G moving-average momentum `g_ema`, `steps` steps."
-    return f"realism_x4_lambda{lam:g}_ema{g_ema:g}" + (f"_steps{steps}" if steps != STEPS else "")
+def run_name(lam, g_ema, steps=STEPS, lam_fm=0.0, d_width=D_WIDTH):
+    """The run folder (under WORK/runs) of the realism fine-tune at λ_adv `lam`, G moving-average momentum `g_ema`, `steps`
+    steps, feature matching λ_fm `lam_fm` and D_HR width `d_width`."""
+    return (f"realism_x4_lambda{lam:g}_ema{g_ema:g}" + (f"_steps{steps}" if steps != STEPS else "")
+            + (f"_fm{lam_fm:g}" if lam_fm else "") + (f"_dw{d_width}" if d_width != D_WIDTH else ""))
 
 
 def parent_data_flags(card=ROOT / "srgan_course" / "weights" / "g_hr_x4.json"):
@@ -46,12 +49,15 @@ def parent_data_flags(card=ROOT / "srgan_course" / "weights" / "g_hr_x4.json"):
     return " ".join(f"{k} {cmd[cmd.index(k) + 1]}" for k in ("--noise", "--contrast") if k in cmd)
 
 
-def fine_tune_flags(out, lam, g_ema=0.0, steps=STEPS):
-    "The `srgan-course train` flags of a realism fine-tune into run folder `out` (relative to WORK) at λ_adv `lam`."
+def fine_tune_flags(out, lam, g_ema=0.0, steps=STEPS, lam_fm=0.0, d_width=D_WIDTH):
+    """The `srgan-course train` flags of a realism fine-tune into run folder `out` (relative to WORK) at λ_adv `lam`
+    (feature matching on D_HR's features at `lam_fm`: 0 off; D_HR's base width `d_width`)."""
     average = f"--g-ema {g_ema:g} " if g_ema else ""
+    matching = f"--lambda-fm {lam_fm:g} " if lam_fm else ""
+    critic = f"--d-width {d_width} " if d_width != D_WIDTH else ""
     return (f"--data train_mix --val-data phantoms_val --out {out} --init-g-hr shipped --scale 4 --seed 0 --width 48 "
             f"--num-blocks 4 --no-projection --batch-size 8 --hr-patch 64 {parent_data_flags()} --ablation srgan "
-            f"--gan-kind ragan --lambda-adv {lam:g} {average}--learning-rate 1e-4 --d-learning-rate 4e-4 "
+            f"--gan-kind ragan --lambda-adv {lam:g} {matching}{critic}{average}--learning-rate 1e-4 --d-learning-rate 4e-4 "
             f"--milestones {steps * 2 // 3} --steps {steps} --warmup-steps 0 --every 400")
 
 
@@ -60,10 +66,10 @@ def cores():
     return f"{len(os.sched_getaffinity(0))} of {os.cpu_count()} CPU cores (no GPU)"
 
 
-def train(work, lam, g_ema, steps=STEPS):
+def train(work, lam, g_ema, steps=STEPS, lam_fm=0.0, d_width=D_WIDTH):
     "The fine-tuning run (the command the card prints), unless a finished one of this recipe is in its folder; (flags, wall s, run)."
-    run = work / "runs" / run_name(lam, g_ema, steps)
-    flags = fine_tune_flags(f"runs/{run.name}", lam, g_ema, steps)
+    run = work / "runs" / run_name(lam, g_ema, steps, lam_fm, d_width)
+    flags = fine_tune_flags(f"runs/{run.name}", lam, g_ema, steps, lam_fm, d_width)
     done, made_by = run / "metrics.json", run / "made_by.json"   # a finished run is reused only if this command,
     parent = ROOT / "srgan_course" / "weights" / "g_hr_x4.keras"    # parent and package code made it
     modules = sorted(p for p in (ROOT / "srgan_course").glob("*.py") if p.name != "_modidx.py")   # nbdev's index aside
@@ -78,6 +84,21 @@ def train(work, lam, g_ema, steps=STEPS):
                    stdout=subprocess.DEVNULL)  # the command the card prints, run as a user would
     made_by.write_text(json.dumps(recipe | dict(machine=cores())))
     return flags, json.loads(done.read_text())["wall_s"], run
+
+
+def training_text(lam, g_ema, steps, lam_fm, d_width, n_probes):
+    "The card's `training`: how the realism weights were made from the PSNR weights, and how their recipe was chosen."
+    return (f"fine-tuned from g_hr_x4.keras (the PSNR weights, 100 % L1 + TV) with D_HR (base width {d_width}) and the relativistic "
+            f"adversarial loss (RaGAN, lambda_adv {lam:g}; content L1 x10 + TV x1 kept) for {steps} steps, the adversarial term on for "
+            f"all of them (100 %); ablation 'srgan' (no G_LR / D_LR: no cycle). "
+            + (f"Feature matching on D_HR's block activations at lambda_fm {lam_fm:g} (--lambda-fm; pix2pixHD's term, "
+               f"not in the SRResCycGAN papers: chapters 11 and 20). " if lam_fm else "")
+            + (f"The weights shipped are G's exponential moving average over the steps (momentum {g_ema:g}, --g-ema), "
+               f"not its last iterate. " if g_ema else "")
+            + f"lambda_adv, lambda_fm, D_HR's width, the momentum and the length chosen among {n_probes} seeded probes "
+            f"(tools/realism_probe.py; all listed under 'probes') as the one with the lowest critic accuracy on the held-out MNI152 "
+            f"subject among those whose PSNR stays at least {PSNR_MARGIN_DB:g} dB above zero-fill's on both held-out sets. No other "
+            f"real subject is held out here, so the subject that chose is the one this card reports")
 
 
 def realism_scores(psnr_w, gan_w, sets, baselines):
@@ -95,8 +116,8 @@ def main(work="perception_work", *args):
     from perception_sweep import held_out_sets   # tools/ is on the path when this runs as a script
     res = json.loads((ROOT / "nbs" / "results" / "perception.json").read_text())
     probes = [json.loads(f.read_text()) for f in sorted(PROBES.glob("realism_probe_*.json"))]
-    lam, g_ema, steps = choose_recipe(probes, res)
-    flags, wall, run_dir = train(work, lam, g_ema, steps)
+    lam, g_ema, steps, lam_fm, d_width = choose_recipe(probes, res)
+    flags, wall, run_dir = train(work, lam, g_ema, steps, lam_fm, d_width)
     run = json.loads((run_dir / "metrics.json").read_text())
     psnr_w, gan_w = load_generator(None, 4), load_generator(run_dir, 4)
     sets = held_out_sets(work)
@@ -106,21 +127,14 @@ def main(work="perception_work", *args):
                                  f"{v[s]['critic_acc']:.3f} |" for k, v in scores.items()))
     card = dict(
         model="G_HR, x4, the same architecture as g_hr_x4.keras (width 48, 4 residual blocks, no projection, zero-filled k-space base)",
-        training=(f"fine-tuned from g_hr_x4.keras (the PSNR weights, 100 % L1 + TV) with D_HR and the relativistic adversarial loss "
-                  f"(RaGAN, lambda_adv {lam:g}; content L1 x10 + TV x1 kept) for {steps} steps, the adversarial term on for all of them "
-                  f"(100 %); ablation 'srgan' (no G_LR / D_LR: no cycle). "
-                  + (f"The weights shipped are G's exponential moving average over the steps (momentum {g_ema:g}, --g-ema), "
-                     f"not its last iterate. " if g_ema else "")
-                  + f"lambda_adv, the momentum and the length chosen among {len(probes)} seeded probes (tools/realism_probe.py; "
-                  f"all listed under 'probes') as the one with the lowest critic accuracy on the held-out MNI152 subject among "
-                  f"those whose PSNR stays at least {PSNR_MARGIN_DB:g} dB above zero-fill's on both held-out sets. No other real "
-                  f"subject is held out here, so the subject that chose is the one this card reports"),
+        training=training_text(lam, g_ema, steps, lam_fm, d_width, len(probes)),
         command=f"srgan-course train {flags}",
         folders="train_mix and phantoms_val as for g_hr_x4.keras (its card's first four commands); tools/realism_weights.py",
-        lambda_adv=lam, g_ema=g_ema, steps=steps, adversarial_steps=steps, share_adversarial=1.0, seed=0, wall_s=round(wall),
+        lambda_adv=lam, lambda_fm=lam_fm, d_width=d_width, g_ema=g_ema, steps=steps, adversarial_steps=steps, share_adversarial=1.0, seed=0, wall_s=round(wall),
         seconds_per_step=run.get("seconds_per_step"), machine=json.loads((run_dir / "made_by.json").read_text()).get("machine", cores()),
         validation_phantoms=run["validation"],
-        probes=[dict(lambda_adv=q["lambda_adv"], g_ema=q["g_ema"], steps=q.get("steps", STEPS), held_out=q["held_out"])
+        probes=[dict(lambda_adv=q["lambda_adv"], lambda_fm=q.get("lambda_fm", 0.0), d_width=q.get("d_width", D_WIDTH), g_ema=q["g_ema"],
+                     steps=q.get("steps", STEPS), held_out=q["held_out"])
                 for q in probes],
         heldout_real=dict(subject="MNI152 2009 T1 template (nilearn), never seen in training: all three orientations, every slice the corpus keeps",
                           scores={k: v["real"] for k, v in scores.items()}, table=table("real")),

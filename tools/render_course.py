@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 NBS, PKG, DOCS = ROOT / "nbs", ROOT / "srgan_course", ROOT / "docs"
 MANIFEST = DOCS / "MANIFEST.json"
+CELL_TIMEOUT = 1200  # seconds one cell may run (the longest chapter's whole Run All takes under 10 minutes here)
 STREAM_HEAD, STREAM_TAIL = 15, 10  # lines kept at each end of a long log
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
@@ -87,7 +88,7 @@ def dependencies(nb_path):
         files |= {f for f in _tracked(PKG / "weights") if "_gan" not in f.name or "realism" in code}
     text = "\n".join(s for _, s in cells)
     for folder in (NBS / "results", NBS / "images"):   # tracked, or written by a --record run and not yet committed
-        files |= {f for f in _tracked(folder) | set(folder.glob("*")) if f.is_file() and f.name in text}
+        files |= {f for f in _tracked(folder) | set(folder.rglob("*")) if f.is_file() and f.name in text}
     files.add(Path(__file__).resolve())  # this tool: what a page shows and hides is decided here
     return sorted(f.relative_to(ROOT).as_posix() for f in files)
 
@@ -339,9 +340,15 @@ def render(nb_path, manifest, record=False):  # record: run with record_results=
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures into the outputs (CI sets Agg)
     with tempfile.TemporaryDirectory(prefix="render_") as tmp:
         out = Path(tmp) / nb_path.name
-        start = time.perf_counter()
-        pm.execute_notebook(str(nb_path), str(out), cwd=tmp, kernel_name="python3", parameters=params,
-                            progress_bar=False, log_output=False, execution_timeout=3600)
+        for attempt in (1, 2):  # a run stuck in one cell (seen in chapter 20's widget cell, kernel idle) is run again once
+            start = time.perf_counter()
+            try:
+                pm.execute_notebook(str(nb_path), str(out), cwd=tmp, kernel_name="python3", parameters=params,
+                                    progress_bar=False, log_output=False, execution_timeout=CELL_TIMEOUT)
+                break
+            except TimeoutError:  # nbclient's CellTimeoutError
+                if attempt == 2: raise
+                print(f"{nb_path.stem}: a cell ran over {CELL_TIMEOUT} s; running the chapter again", flush=True)
         seconds = time.perf_counter() - start
         nb = nbformat.read(out, as_version=4)
     after = {rel: hashlib.sha256((ROOT / rel).read_bytes()).hexdigest() for rel in dependencies(nb_path)}
