@@ -133,7 +133,7 @@ def step_passes(model: SRResCycGAN, # a built model (model.build_model)
     warm = (model.warming_up if warm is None else warm) and model.paired
     h, w, c = lr_shape; hr_shape = (h * model.scale, w * model.scale, c)
     passes = [("G_HR(y)", model.g_hr, lr_shape, 3)]
-    vgg = getattr(model, "perceptual_loss", None)
+    vgg = model.perceptual_loss   # None until compile gives one
     if vgg is not None and model.paired:  # frozen: a data gradient through VGG(ŷ), nothing through VGG(x)
         passes += [
             ("VGG19(ŷ)", vgg.extractor, hr_shape[:2] + (3,), 2),

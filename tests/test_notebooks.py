@@ -198,12 +198,18 @@ def test_notebook_runs(nb_path, tmp_path):
         out, elapsed, stderr = run_notebook(nb_path, tmp_path / nb_path.name, params, cwd=tmp_path)
     assert not stderr, f"{nb_path.name}: {len(stderr)} outputs on stderr (red in the notebook):\n" + \
         "\n---\n".join(t.strip()[:300] for t in stderr)
-    if elapsed >= budget:  # slow chapter, or a slow or busy machine? time the reference workload, see what shared the CPUs
-        speed, shared = machine_factor(), contention(demand[0], os.cpu_count())
-        assert elapsed < budget * speed * shared, (
-            f"{nb_path.name} took {elapsed:.0f}s under CI parameters: budget {budget}s on the reference machine, "
-            f"{budget * speed * shared:.0f}s here (tests/speed_reference.py took {speed:.2f}x its reference time; "
-            f"{demand[0]:.1f} tasks on average wanted this machine's {os.cpu_count()} CPUs while it ran)")
+    assert_within_budget(f"{nb_path.name} under CI parameters", elapsed, budget, demand[0])
+
+
+def assert_within_budget(what, elapsed, budget, demand):
+    "A run over its budget fails unless a slow machine (the reference workload) or a busy one (`demand`) explains it."
+    if elapsed < budget: return
+    # slow chapter, or a slow or busy machine? time the reference workload, see what shared the CPUs
+    speed, shared = machine_factor(), contention(demand, os.cpu_count())
+    assert elapsed < budget * speed * shared, (
+        f"{what} took {elapsed:.0f}s: budget {budget}s on the reference machine, "
+        f"{budget * speed * shared:.0f}s here (tests/speed_reference.py took {speed:.2f}x its reference time; "
+        f"{demand:.1f} tasks on average wanted this machine's {os.cpu_count()} CPUs while it ran)")
 
 
 def _cell(source): return nbformat.v4.new_code_cell(source)

@@ -333,21 +333,29 @@ def test_init_g_hr_fine_tunes_the_shipped_weights(tmp_path, capsys):
 
 def test_g_ema_exports_the_moving_average_and_a_resume_exports_it_again(tmp_path):
     """--g-ema leaves training as it is and ends G as the moving average Adam kept beside its weights: with momentum
-    0.5, after 3 steps, a3 = (a2 + w3) / 2 with a2 = (w1 + w2) / 2 and a1 = w1, where wk are the weights of the same run
-    stopped after k steps (--seed makes them one trajectory). A finished run resumed to redo a lost export exports the
-    same average (the checkpoint holds it)."""
+    0.5, after 3 steps, a3 = (a2 + w3) / 2 with a2 = (w1 + w2) / 2 and a1 = w1, where wk are G_HR's weights after step k
+    of the same run without the average (--seed makes the two runs one trajectory). A finished run resumed to redo a
+    lost export exports the same average (the checkpoint holds it)."""
+    import keras
     import numpy as np
     from srgan_course.evaluate import load_generator
     from srgan_course.train import train_from_config
+
+    class Snapshots(keras.callbacks.Callback):
+        "G_HR's weights after every training step."
+        def __init__(self): super().__init__(); self.w = []
+        def on_train_batch_end(self, batch, logs=None): self.w.append(self.model.g_hr.get_weights())
+
     base = dict(TINY, checkpoint_every=1, val_every=1, warmup_steps=0)
-    w = {}
-    for k in (1, 2, 3):
-        train_from_config(dict(base, steps=k, out=str(tmp_path / f"w{k}")))
-        w[k] = load_generator(tmp_path / f"w{k}").get_weights()
-    train_from_config(dict(base, steps=3, out=str(tmp_path / "average"), g_ema=0.5))
+    close = lambda a, b: all(np.allclose(x, y, rtol=0, atol=1e-6) for x, y in zip(a, b))
+    plain, averaged = Snapshots(), Snapshots()
+    train_from_config(dict(base, steps=3, out=str(tmp_path / "plain")), callbacks=[plain])
+    w = dict(enumerate(plain.w, start=1))
+    assert len(w) == 3 and close(load_generator(tmp_path / "plain").get_weights(), w[3])   # without it: the last step
+    train_from_config(dict(base, steps=3, out=str(tmp_path / "average"), g_ema=0.5), callbacks=[averaged])
+    assert len(averaged.w) == 3 and all(close(a, b) for a, b in zip(averaged.w, plain.w))   # training as it was
     average = load_generator(tmp_path / "average").get_weights()
     expected = [((a + b) / 2 + c) / 2 for a, b, c in zip(w[1], w[2], w[3])]
-    close = lambda a, b: all(np.allclose(x, y, rtol=0, atol=1e-6) for x, y in zip(a, b))
     assert close(average, expected) and not close(average, w[3]) and not close(w[2], w[3])
     (tmp_path / "average" / "g_hr.keras").unlink()
     (tmp_path / "average" / "metrics.json").unlink()
