@@ -1,6 +1,6 @@
 """The README's quick start is exactly two commands, CI runs the second verbatim, and the
 README says what index.ipynb says."""
-import json, re
+import json, os, re, subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +25,20 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert quick_start_commands()[1] in ci.splitlines(), ".ci/run must run the README's test command verbatim"
 
+
+
+def test_ci_installs_a_package_that_was_removed_but_left_its_config(tmp_path):
+    "A removed package keeps a dpkg record ('deinstall ok config-files'); .ci/run must still count it as missing."
+    ci = (ROOT / ".ci" / "run").read_text()
+    fn = next(l for l in ci.splitlines() if l.startswith("installed()"))
+    fake = tmp_path / "dpkg-query"
+    fake.write_text('#!/bin/sh\ncase "$*" in *gone*) printf "deinstall ok config-files";; '
+                    '*here*) printf "install ok installed";; *) exit 1;; esac\n')
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    verdict = {p: subprocess.run(["bash", "-c", f'{fn}\ninstalled {p}'], env=env).returncode == 0
+               for p in ("here", "gone", "never")}
+    assert verdict == {"here": True, "gone": False, "never": False}
 
 def test_readme_matches_index_notebook():
     nb = json.loads((ROOT / "index.ipynb").read_text())
