@@ -344,11 +344,13 @@ def _pick_slices(n, slices, name):
     return idx % n
 
 def _check_sr(sr, shape, name):
-    "The upscaler output as float32 (N, H, W), or a ValueError naming the upscaler."
+    "The upscaler output as float32 (N, H, W), or a ValueError naming the upscaler (wrong shape, NaN or infinity)."
     sr = np.asarray(sr)
     if sr.ndim == 4 and sr.shape[-1] == 1: sr = sr[..., 0]   # NHWC with one channel is fine
     if sr.shape != tuple(shape):
         raise ValueError(f"upscaler {name!r} returned shape {sr.shape}, expected {tuple(shape)} (N, H, W)")
+    if not np.isfinite(sr).all():   # e.g. a diverged model: named here, before any score sees it
+        raise ValueError(f"upscaler {name!r} returned NaN or infinite values")
     return sr.astype(np.float32)
 
 # %% ../nbs/04_metrics.ipynb #719b52db
