@@ -33,12 +33,13 @@ def test_ci_installs_a_package_that_was_removed_but_left_its_config(tmp_path):
     fn = next(l for l in ci.splitlines() if l.startswith("installed()"))
     fake = tmp_path / "dpkg-query"
     fake.write_text('#!/bin/sh\ncase "$*" in *gone*) printf "deinstall ok config-files";; '
-                    '*here*) printf "install ok installed";; *) exit 1;; esac\n')
+                    '*here*) printf "install ok installed";; *held*) printf "hold ok installed";; *) exit 1;; esac\n')
     fake.chmod(0o755)
     env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
     verdict = {p: subprocess.run(["bash", "-c", f'{fn}\ninstalled {p}'], env=env).returncode == 0
-               for p in ("here", "gone", "never")}
-    assert verdict == {"here": True, "gone": False, "never": False}
+               for p in ("here", "held", "gone", "never")}
+    assert verdict == {"here": True, "held": True, "gone": False, "never": False}
+    assert 'installed "$p" || missing+=("$p")' in ci   # and that is what decides what apt-get installs
 
 def test_readme_matches_index_notebook():
     nb = json.loads((ROOT / "index.ipynb").read_text())
