@@ -180,6 +180,13 @@ def test_adaptation_table_is_the_committed_run():
     knee_worst = min(worst(runs("phantom knees", sc)) for sc in (4, 2))
     met = knee_worst >= -0.05
     assert ("is met on the knees too" in s) == met and ("is missed on the knees" in s) == (not met), (knee_worst, s)
+    for run in res["runs"].values():   # each knee volume past the 0.05 dB aim is named, with its mean and worst run
+        for r in run["summary"]:
+            if run["scans"] == "phantom knees" and not r["volume"].startswith("mean") and r["worst_db"] < -0.05:
+                assert (f"at ×{run['scale']}, σ {run['noise_sigma']:g}, by volume {r['volume']}: {r['gain_db']:+.3f} dB on "
+                        f"average over its {r['seeds']} seeds, worst run {r['worst_db']:+.3f} dB") in s, s
+    low = [run for run in res["runs"].values() if run["scans"] == "MNI152" and mean(run) < 0.2]
+    assert ("at least +0.2 dB on average, holds on the brain at every noise level and both scales" in s) == (not low), s
 
 
 def test_anchor_probe_sentence_is_the_probe_files():

@@ -19,7 +19,8 @@ BUDGET, SEEDS = 30.0, (0, 1, 2)  # the README's `upscale --adapt 30`; seeds per 
 PHANTOM_LEVELS, PHANTOM_SEED = (0.01, 0.025), 2024
 RUN_ORDER = lambda run: (run["scans"] != "MNI152", -run["scale"], run["noise_sigma"])
 DESIGN = ("held-out: a contiguous block of slices from the middle of each scan, 2 guard slices each side used by neither; "
-          "anchored: L1 to the unadapted output on the scan itself, weight adapt.ANCHOR")
+          "anchored: L1 to the unadapted output on the scan itself, weight adapt.ANCHOR; "
+          "the targets and the anchor's output with the Rician noise floor removed where only noise is (adapt.noise_floor_removed)")
 
 
 def main(*scales):
