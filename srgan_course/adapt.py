@@ -66,7 +66,7 @@ def zssr_pairs(lr_slices,  # LR slices (N, h, w) or one (h, w), normalised
 
 # %% ../nbs/16_adapt.ipynb #b9e1466e
 MIN_GAIN_DB = 0.02  # an adaptation is kept only if it beats the unadapted weights by this much on the held-out pairs
-ANCHOR = 3.0  # weight of the anchor: L1 between the copy's output and the unadapted output on the scan itself
+ANCHOR = 5.0  # weight of the anchor: L1 between the copy's output and the unadapted output on the scan itself
 ANCHOR_SLICES = 8  # training slices whose unadapted output the anchor keeps (evenly spaced; bounds its time and memory)
 FLOOR_SMOOTH, FLOOR_LEVEL = 2.0, 1.5  # only noise where the image, smoothed over 2 pixels, is below 1.5 σ
 
@@ -107,7 +107,10 @@ def noise_floor_removed(x,  # magnitudes (N, h, w) or (h, w), normalised: target
     """`x` with the Rician noise floor taken out where there is only noise: there each value becomes the signal whose
     magnitude has it as median (0 below σ√(2 ln 2) ≈ 1.18 σ); everywhere else `x` is unchanged."""
     x = np.asarray(x, np.float32)
-    if not sigma > 0: return x
+    if x.ndim not in (2, 3): raise ValueError(f"noise_floor_removed: expected (h, w) or (N, h, w), got shape {x.shape}")
+    if not (np.isfinite(sigma) and sigma >= 0):
+        raise ValueError(f"noise_floor_removed: σ must be finite and >= 0, got {sigma}")
+    if sigma == 0: return x
     a, medians = _rice_medians()
     y = x / np.float32(sigma)
     signal = np.where(y < medians[-1], np.interp(y, medians, a), y) * np.float32(sigma)
@@ -246,6 +249,7 @@ def adapt(self: Adapter, lr_slices,  # the scan's LR slices (N, h, w) or (h, w),
     self.reset()
     x = np.asarray(lr_slices, np.float32)
     sigma = scanner_noise(x[None] if x.ndim == 2 else x) if noise_sigma is None else float(noise_sigma)
+    if not np.isfinite(sigma) or sigma < 0: raise ValueError(f"adapt: noise_sigma must be finite and >= 0, got {sigma}")
     train, held = validation_split(x, self.scale)
     if held is None:   # nothing to check an adaptation on: it would not be used, so it is not trained
         self._record(start, sigma); return self.model

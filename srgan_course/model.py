@@ -48,7 +48,7 @@ class ModelConfig:
     learning_rate: float = 1e-3    # Adam learning rate (paper: 1e-4; the demo uses more to learn in minutes)
     d_learning_rate: float | None = None  # D's Adam learning rate; None: --learning-rate (realism: 4× G's, chapter 20)
     milestones: tuple[int, ...] = (800, 1200)  # steps at which the learning rate halves (paper: 5000,10000,20000,30000)
-    # G exported as the moving average of its weights, this momentum (realism: 0.995); 0: off
+    # G exported as the moving average of its weights, this momentum (realism: 0.997, chapter 20); 0: off
     g_ema: float = 0.0
     lambda_content: float = 10.0   # weight of the L1 content loss (SRResCGAN: 10)
     lambda_cycle: float = 10.0     # weight of the cycle loss (SRResCycGAN: 10)

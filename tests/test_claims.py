@@ -179,7 +179,13 @@ def test_adaptation_table_is_the_committed_run():
         assert f"×{scale} {steps(b)} steps in 30 s on the brain planes and {steps(k)} on the knees" in s, s
     knee_worst = min(worst(runs("phantom knees", sc)) for sc in (4, 2))
     met = knee_worst >= -0.05
-    assert ("is met on the knees too" in s) == met and ("is missed on the knees" in s) == (not met), (knee_worst, s)
+    assert ("is met on the knees" in s) == met and ("is missed on the knees" in s) == (not met), (knee_worst, s)
+    spare = ", with little to spare: " if knee_worst < -0.03 else ": "
+    assert not met or f"is met on the knees{spare}the worst run is {knee_worst:+.3f} dB" in s, s
+    lowest = min((run for run in res["runs"].values() if run["scans"] == "MNI152"), key=mean)   # the brain's thinnest margin
+    where = "noise-free scans" if lowest["noise_sigma"] == 0 else f"σ {lowest['noise_sigma']:g}"
+    assert (f"only just at ×{lowest['scale']} on {where} ({mean(lowest):+.3f} dB)" in s) == (0.2 <= mean(lowest) < 0.25), s
+    assert f"(the anchor, weight {adapt.ANCHOR:g}, chapter 16)" in README
     for run in res["runs"].values():   # each knee volume past the 0.05 dB aim is named, with its mean and worst run
         for r in run["summary"]:
             if run["scans"] == "phantom knees" and not r["volume"].startswith("mean") and r["worst_db"] < -0.05:
@@ -189,8 +195,9 @@ def test_adaptation_table_is_the_committed_run():
     assert ("at least +0.2 dB on average, holds on the brain at every noise level and both scales" in s) == (not low), s
 
 
-def test_anchor_probe_sentence_is_the_probe_files():
-    "The README's lighter-anchor sentence quotes the two probes, and the anchor that ships is the safe one of them."
+def test_anchor_sentences_are_the_probe_files():
+    """The README's anchor sentences quote the lighter-anchor probe (weights 1 and 3, before the floor was removed) and
+    the whole benchmark rerun with weight 3 after it; the weight that ships is the table's, and the safer of the two."""
     from srgan_course import adapt
     probe = {a: result(f"candidates/adapt_anchor_probe_{a}.json") for a in ("1", "3")}
     gain = lambda a, k: f"{probe[a]['runs'][k]['gain_db']:+.2f}"
@@ -199,7 +206,28 @@ def test_anchor_probe_sentence_is_the_probe_files():
     assert (f"the brain gains {gain('1', 'MNI152 sigma 0.025')} / {gain('1', 'MNI152 sigma 0.05')} dB at σ 0.025 / 0.05 "
             f"against {gain('3', 'MNI152 sigma 0.025')} / {gain('3', 'MNI152 sigma 0.05')} dB, and the knees' worst run "
             f"falls from {knee_worst['3']:+.2f} to {knee_worst['1']:+.2f} dB") in s, s
-    assert knee_worst["1"] < -0.05 <= knee_worst["3"] and probe["3"]["anchor"] == adapt.ANCHOR and probe["1"]["anchor"] == 1
+    assert knee_worst["1"] < -0.05 <= knee_worst["3"] and probe["3"]["anchor"] == 3 and probe["1"]["anchor"] == 1
+    # the same benchmark with weight 3, once the noise floor was removed: one knee volume past the aim; weight 5 ships
+    old, new = result("candidates/adaptation_anchor3.json"), result("adaptation.json")
+    assert (old["anchor"], new["anchor"]) == (3, adapt.ANCHOR) and adapt.ANCHOR > 3
+    assert (old["design"], old["budget_s"], old["seeds"]) == (new["design"], new["budget_s"], new["seeds"])
+    knee = lambda res: next(r for r in res["runs"]["x4 phantoms sigma 0.025"]["summary"] if r["volume"] == "demo_2024_000")
+    assert knee(old)["worst_db"] < -0.05 <= knee(new)["worst_db"]
+    assert (f"weight 3 ended volume demo_2024_000 at ×4, σ 0.025 at {knee(old)['gain_db']:+.3f} dB on average and "
+            f"{knee(old)['worst_db']:+.3f} dB in its worst run (`nbs/results/candidates/adaptation_anchor3.json`, this "
+            f"benchmark with weight 3); weight {adapt.ANCHOR:g}, the table above, holds that volume to "
+            f"{knee(new)['gain_db']:+.3f} dB on average and {knee(new)['worst_db']:+.3f} dB in its worst run") in s, s
+    for scale in (4, 2):
+        means = lambda res: [next(r for r in run["summary"] if r["volume"].startswith("mean"))["gain_db"]
+                             for run in res["runs"].values() if (run["scans"], run["scale"]) == ("MNI152", scale)]
+        span = lambda res: f"{min(means(res)):+.2f} to {max(means(res)):+.2f}"
+        assert f"{span(new)} dB at ×{scale} (weight 3: {span(old)})" in s, (scale, s)
+    steps = lambda res, key: [r["steps"] for k, run in res["runs"].items() if k.startswith(key)   # e.g. "x4 phantoms"
+                              for r in run["rows"] if r["seed"] is not None]
+    span = lambda res, key: f"{min(steps(res, key))}–{max(steps(res, key))}"
+    assert (f"weight 3's run bought {span(old, 'x4 phantoms')} steps at ×4 on the knees, and this run bought ×4 "
+            f"{span(new, 'x4 sigma')} steps in 30 s on the brain planes and {span(new, 'x4 phantoms')} on "
+            "the knees") in s, s
 
 
 # --- the unpaired experiment ----------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """A probe for chapter 16's anchor weight: `upscale --adapt 30` at one anchor weight on part of tools/adapt_benchmark.py's
-held-out sets (×4; MNI152 at its two highest noise levels, σ 0.025 and 0.05, where the +0.2 dB aim is missed, and the
-phantom knees at both of theirs, 0.01 and 0.025, where adaptation can hurt), 3 seeds,
-into nbs/results/candidates/adapt_anchor_probe_{ANCHOR}.json. Not a shipped measurement: it says whether a lighter anchor
-buys the +0.2 dB the brain misses at high noise without hurting the knees. About 26 minutes on one core:
+held-out sets (×4; MNI152 at its two highest noise levels, σ 0.025 and 0.05, where the +0.2 dB aim was missed before
+the noise floor was removed, and the phantom knees at both of theirs, 0.01 and 0.025, where adaptation can hurt),
+3 seeds, into nbs/results/candidates/adapt_anchor_probe_{ANCHOR}.json. Not a shipped measurement: it says
+whether a lighter anchor buys the brain more at high noise without hurting the knees. About 26 minutes on one core:
 
     python tools/adapt_anchor_probe.py ANCHOR
 """
